@@ -1,0 +1,77 @@
+# lib.sh - shared helpers for the integration tests (sourced, not run).
+#
+# A test sources this file, calls need_root / need_cmd for what it needs
+# (each exits 77, automake's "skipped", with a reason), then rig_start for
+# every server it wants.  Every server started here is stopped by the EXIT
+# trap, whether the test passes, fails or is interrupted.
+
+set -euo pipefail
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+SMBRIG="$top_srcdir/tests/rig/smbrig"
+
+_rig_dirs=()
+_cleanups=()
+_failures=0
+
+_lib_exit() {
+	local rc=$? i
+	set +e
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}"
+	done
+	for d in "${_rig_dirs[@]}"; do
+		"$SMBRIG" stop "$d" >/dev/null 2>&1
+	done
+	exit "$rc"
+}
+trap _lib_exit EXIT
+trap 'exit 130' INT TERM
+[ -z "${SMBFUSE_UNIT_ONLY:-}" ] || { echo "SKIP: SMBFUSE_UNIT_ONLY is set"; exit 77; }
+
+skip() { echo "SKIP: $*"; exit 77; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root ($*)"; }
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "needs $c"
+	done
+}
+
+# Run a command at exit (before the servers stop), e.g. an unmount.
+at_exit() { _cleanups+=("$*"); }
+
+# rig_start CONFIG: start a server; sets the RIG_* variables of smbrig.
+rig_start() {
+	local out
+	out=$("$SMBRIG" start "$1") || { echo "FAIL: could not start the '$1' rig" >&2; exit 1; }
+	eval "$out"
+	_rig_dirs+=("$RIG_DIR")
+}
+
+# rig_stop: stop the server most recently started.
+rig_stop() {
+	"$SMBRIG" stop "$RIG_DIR"
+}
+
+# check NAME CMD...: run one check, print ok/FAIL with its name; a failure
+# is counted and the test continues so one run shows every failure.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok - $name"
+	else
+		echo "FAIL - $name"
+		_failures=$((_failures + 1))
+	fi
+}
+
+# done_testing: exit 1 if any check failed.
+done_testing() {
+	if [ "$_failures" -gt 0 ]; then
+		echo "$_failures check(s) failed"
+		exit 1
+	fi
+	exit 0
+}
