@@ -1,0 +1,820 @@
+/*
+ * conn.c - one SMB2 connection: credits, MessageIds, requests in flight,
+ * the reader thread, signing and sealing (see conn.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "conn.h"
+#include "log.h"
+#include "ntstatus.h"
+#include "pdu.h"
+#include "smb2.h"
+#include "transport.h"
+#include "util.h"
+#include "wire.h"
+
+#define PENDING_BUCKETS 256
+#define BREAK_MESSAGE_ID 0xFFFFFFFFFFFFFFFFull
+/* Before NEGOTIATE: large enough for any negotiate response. */
+#define INITIAL_MAX_FRAME (256 * 1024)
+/* Credits we try to keep granted, so that many requests can be in flight. */
+#define CREDIT_TARGET 512
+
+/* A thread in conn_call waiting for its responses (on its stack). */
+struct waiter {
+	pthread_cond_t cond;
+	struct conn_msg *rsp;		/* n slots, filled by the reader */
+	int remaining;			/* responses still to come */
+	int err;			/* set when the connection dies */
+	uint64_t deadline;		/* now_ms() value; extended by interim responses */
+	int timeout_ms;
+};
+
+/* One message in flight, keyed by its MessageId. */
+struct pending {
+	uint64_t mid;
+	struct pending *next;		/* bucket chain */
+	struct waiter *w;		/* NULL once the caller gave up */
+	int slot;			/* index into w->rsp */
+	uint16_t command;
+	bool must_sign;			/* the response must carry a good signature */
+	uint64_t async_id;		/* from an interim STATUS_PENDING */
+};
+
+struct conn {
+	int fd;				/* fixed after conn_open */
+	pthread_t reader;		/* fixed after conn_open */
+	pthread_t echoer;		/* fixed after conn_open */
+	bool echoer_started;		/* fixed after conn_open */
+	int request_timeout_ms;		/* fixed after conn_open */
+	int echo_interval_s;		/* fixed after conn_open */
+
+	pthread_mutex_t send_lock;	/* serializes writes to fd */
+
+	pthread_mutex_t lock;		/* guards every field below */
+	pthread_cond_t credit_cond;	/* credits granted, or death */
+	pthread_cond_t echo_cond;	/* wakes the echo thread on close */
+	uint64_t next_mid;
+	uint32_t credits;		/* granted and not yet spent */
+	uint32_t inflight;		/* messages sent and not yet answered */
+	struct pending *table[PENDING_BUCKETS];
+	bool dead;
+	bool closing;
+	int dead_err;
+	char dead_why[CONN_ERRLEN];
+	uint64_t last_rx;		/* now_ms() of the last frame received */
+	uint16_t dialect;		/* 0 until negotiated */
+	bool large_mtu;
+	size_t max_frame;
+	struct conn_security sec;
+	uint64_t nonce_counter;		/* for transform nonces */
+	uint8_t nonce_salt[8];		/* random, per connection */
+	conn_break_fn break_fn;
+	void *break_arg;
+};
+
+void conn_msg_free(struct conn_msg *m)
+{
+	free(m->buf);
+	m->buf = NULL;
+	m->len = 0;
+}
+
+static struct pending **bucket(struct conn *c, uint64_t mid)
+{
+	return &c->table[(mid ^ (mid >> 8)) % PENDING_BUCKETS];
+}
+
+/* Remove and return the pending entry for mid.  Caller holds c->lock. */
+static struct pending *pending_take(struct conn *c, uint64_t mid)
+{
+	struct pending **pp = bucket(c, mid), *p;
+
+	for (; (p = *pp); pp = &p->next) {
+		if (p->mid == mid) {
+			*pp = p->next;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static struct pending *pending_find(struct conn *c, uint64_t mid)
+{
+	struct pending *p;
+
+	for (p = *bucket(c, mid); p; p = p->next)
+		if (p->mid == mid)
+			return p;
+	return NULL;
+}
+
+/* Mark the connection dead with a reason and wake every waiter.
+ * Caller holds c->lock.  The first cause wins. */
+static void die_locked(struct conn *c, int err, const char *fmt, ...)
+{
+	struct pending *p, *next;
+	va_list ap;
+	int i;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	c->dead_err = err;
+	va_start(ap, fmt);
+	vsnprintf(c->dead_why, sizeof(c->dead_why), fmt, ap);
+	va_end(ap);
+	/* Info, not error: the layer above reports what it meant to the
+	 * user (a failed mount, a failed operation). */
+	if (!c->closing)
+		log_info("connection to the server lost: %s", c->dead_why);
+	for (i = 0; i < PENDING_BUCKETS; i++) {
+		for (p = c->table[i]; p; p = next) {
+			next = p->next;
+			if (p->w) {
+				p->w->err = err;
+				pthread_cond_signal(&p->w->cond);
+			}
+			free(p);
+		}
+		c->table[i] = NULL;
+	}
+	c->inflight = 0;
+	pthread_cond_broadcast(&c->credit_cond);
+	/* Unblocks a sender stuck in write() and the reader in read(). */
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+const char *conn_error(struct conn *c)
+{
+	return c->dead_why;
+}
+
+bool conn_alive(struct conn *c)
+{
+	bool alive;
+
+	pthread_mutex_lock(&c->lock);
+	alive = !c->dead;
+	pthread_mutex_unlock(&c->lock);
+	return alive;
+}
+
+uint32_t conn_credits(struct conn *c)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->credits;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+void conn_set_negotiated(struct conn *c, uint16_t dialect, bool large_mtu, size_t max_frame)
+{
+	pthread_mutex_lock(&c->lock);
+	c->dialect = dialect;
+	c->large_mtu = large_mtu;
+	c->max_frame = max_frame;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void conn_set_security(struct conn *c, const struct conn_security *s)
+{
+	pthread_mutex_lock(&c->lock);
+	OPENSSL_cleanse(&c->sec, sizeof(c->sec));
+	c->sec = *s;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void conn_set_break_handler(struct conn *c, conn_break_fn fn, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->break_fn = fn;
+	c->break_arg = arg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void conn_chain_link(struct wr *w, size_t msg_start)
+{
+	wr_align(w, 8);
+	wr_patch_u32(w, msg_start + SMB2_HDR_NEXT_COMMAND, (uint32_t)(w->len - msg_start));
+}
+
+/* --- the reader ---------------------------------------------------------- */
+
+/* Verify a received message's signature if it carries one for our
+ * session.  Whether an unsigned message is acceptable depends on its
+ * request, and is decided in deliver().  Returns 0 or -EBADMSG. */
+static int check_signature(const struct conn_security *sec, const uint8_t *msg, size_t len,
+			   const struct smb2_hdr *h, bool encrypted, bool *was_signed)
+{
+	*was_signed = false;
+	if (encrypted || !(h->flags & SMB2_FLAGS_SIGNED))
+		return 0;
+	if (!sec->have_sign_key || h->session_id != sec->session_id)
+		/* A signature we cannot check: the session layer checks
+		 * SESSION_SETUP responses itself, once it has the key. */
+		return 0;
+	if (smb2_verify(sec->sign_alg, sec->sign_key, msg, len) != 0)
+		return -EBADMSG;
+	*was_signed = true;
+	return 0;
+}
+
+/* Hand one message of a received chain to its waiter.  Caller holds
+ * c->lock.  Returns -EPROTO for a message that belongs to no request. */
+static int deliver(struct conn *c, const uint8_t *frame, uint8_t *msg, size_t len,
+		   bool own_frame, const struct smb2_hdr *h, bool was_signed, bool encrypted,
+		   bool sign_all, bool *consumed)
+{
+	struct pending *p;
+	struct waiter *w;
+	uint8_t *copy;
+
+	*consumed = false;
+	c->credits += h->credits;
+	if (h->credits)
+		pthread_cond_broadcast(&c->credit_cond);
+	p = pending_find(c, h->message_id);
+	if (!p)
+		return -EPROTO;
+	if (h->command != p->command)
+		return -EPROTO;
+	/* An interim response carries no signature (MS-SMB2 3.3.4.1.1);
+	 * every other one must be signed when its request was. */
+	if (!(h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) &&
+	    !was_signed && !encrypted && (p->must_sign || (sign_all && h->command != SMB2_SESSION_SETUP)))
+		return -EBADMSG;
+	if (h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) {
+		/* Interim: the real answer comes later under this AsyncId. */
+		p->async_id = h->async_id;
+		if (p->w)
+			p->w->deadline = now_ms() + (uint64_t)p->w->timeout_ms;
+		return 0;
+	}
+	p = pending_take(c, h->message_id);
+	c->inflight--;
+	w = p->w;
+	if (w) {
+		if (own_frame && msg == frame) {
+			copy = msg;	/* the whole frame is this message */
+			*consumed = true;
+		} else {
+			copy = malloc(len);
+			if (!copy) {
+				w->err = -ENOMEM;
+				pthread_cond_signal(&w->cond);
+				free(p);
+				return 0;
+			}
+			memcpy(copy, msg, len);
+		}
+		w->rsp[p->slot].buf = copy;
+		w->rsp[p->slot].len = len;
+		w->rsp[p->slot].was_signed = was_signed;
+		w->rsp[p->slot].was_encrypted = encrypted;
+		if (--w->remaining == 0)
+			pthread_cond_signal(&w->cond);
+	}
+	free(p);
+	return 0;
+}
+
+/* Process one frame (plaintext, possibly a chain).  Returns 0 or a
+ * negative errno with c->dead_why not yet set (the caller kills). */
+static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, size_t whylen)
+{
+	struct conn_security sec;
+	struct smb2_hdr h;
+	uint8_t *buf = frame, *msg;
+	size_t len = flen, off = 0, mlen;
+	bool encrypted = false, consumed = false, was_signed, frame_owned = true;
+	conn_break_fn bfn;
+	void *barg;
+	long plen;
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	sec = c->sec;
+	bfn = c->break_fn;
+	barg = c->break_arg;
+	pthread_mutex_unlock(&c->lock);
+
+	if (len >= 4 && le32_get(buf) == SMB2_TRANSFORM_PROTOCOL_ID) {
+		if (!sec.encrypt || len < SMB2_TRANSFORM_HEADER_SIZE ||
+		    le64_get(buf + 44) != sec.session_id) {
+			snprintf(why, whylen, "received an encrypted message for a session that does not encrypt");
+			ret = -EPROTO;
+			goto out;
+		}
+		plen = smb2_decrypt(sec.cipher, sec.dec_key, buf, len);
+		if (plen < 0) {
+			snprintf(why, whylen, plen == -EBADMSG ?
+				 "an encrypted message failed authentication (tampered with, or wrong key)" :
+				 "malformed encrypted message");
+			ret = plen == -EBADMSG ? -EBADMSG : -EPROTO;
+			goto out;
+		}
+		buf += SMB2_TRANSFORM_HEADER_SIZE;
+		len = (size_t)plen;
+		encrypted = true;
+		frame_owned = false;	/* messages start past the transform header */
+	} else if (len >= 4 && le32_get(buf) == SMB1_PROTOCOL_ID) {
+		snprintf(why, whylen,
+			 "the server answered in SMB1: it only speaks SMB1 (NT1), and smbfuse needs SMB 2.0.2 or later "
+			 "(on Samba, set 'server min protocol = SMB2_02')");
+		ret = -EPROTONOSUPPORT;
+		goto out;
+	} else if (len >= 4 && le32_get(buf) == SMB2_COMPRESSION_PROTOCOL_ID) {
+		snprintf(why, whylen, "the server sent a compressed message, which smbfuse never asked for");
+		ret = -EPROTO;
+		goto out;
+	}
+
+	for (;;) {
+		msg = buf + off;
+		if (pdu_hdr_dec(msg, len - off, &h) != 0) {
+			snprintf(why, whylen, "malformed SMB2 header from the server");
+			ret = -EPROTO;
+			goto out;
+		}
+		if (!(h.flags & SMB2_FLAGS_SERVER_TO_REDIR)) {
+			snprintf(why, whylen, "the server sent a request, not a response");
+			ret = -EPROTO;
+			goto out;
+		}
+		/* Chain: NextCommand is 8-aligned and inside the frame. */
+		if (h.next_command) {
+			if ((h.next_command & 7) || h.next_command < SMB2_HEADER_SIZE ||
+			    h.next_command > len - off - SMB2_HEADER_SIZE) {
+				snprintf(why, whylen, "malformed compound response (NextCommand %u)",
+					 (unsigned)h.next_command);
+				ret = -EPROTO;
+				goto out;
+			}
+			mlen = h.next_command;
+		} else {
+			mlen = len - off;
+		}
+		if (sec.encrypt && !encrypted && h.session_id == sec.session_id &&
+		    h.message_id != BREAK_MESSAGE_ID) {
+			snprintf(why, whylen, "the server sent an unencrypted response on an encrypted session");
+			ret = -EPROTO;
+			goto out;
+		}
+		if (h.message_id == BREAK_MESSAGE_ID && h.command == SMB2_OPLOCK_BREAK) {
+			if (bfn)
+				bfn(barg, msg, mlen);
+		} else {
+			ret = check_signature(&sec, msg, mlen, &h, encrypted, &was_signed);
+			if (ret) {
+				snprintf(why, whylen,
+					 "a response (command %u, MessageId %llu) has a bad signature: "
+					 "it was altered in transit; dropping the connection",
+					 h.command, (unsigned long long)h.message_id);
+				goto out;
+			}
+			pthread_mutex_lock(&c->lock);
+			ret = deliver(c, frame, msg, mlen, frame_owned && h.next_command == 0 && off == 0,
+				      &h, was_signed, encrypted, sec.sign, &consumed);
+			pthread_mutex_unlock(&c->lock);
+			if (ret == -EBADMSG) {
+				snprintf(why, whylen,
+					 "a response (command %u, MessageId %llu) should be signed but is not "
+					 "(tampering?); dropping the connection",
+					 h.command, (unsigned long long)h.message_id);
+				goto out;
+			} else if (ret) {
+				snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
+					 (unsigned long long)h.message_id);
+				goto out;
+			}
+		}
+		if (!h.next_command)
+			break;
+		off += h.next_command;
+	}
+out:
+	if (!consumed)
+		free(frame);
+	return ret;
+}
+
+static void *reader_main(void *arg)
+{
+	struct conn *c = arg;
+	char why[CONN_ERRLEN];
+	uint8_t *frame;
+	size_t len, max;
+	int ret;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		max = c->max_frame;
+		pthread_mutex_unlock(&c->lock);
+		ret = transport_read_frame(c->fd, max, &frame, &len);
+		pthread_mutex_lock(&c->lock);
+		c->last_rx = now_ms();
+		pthread_mutex_unlock(&c->lock);
+		if (ret) {
+			pthread_mutex_lock(&c->lock);
+			if (ret == -EPROTO)
+				die_locked(c, -EPROTO, "malformed frame from the server (bad header or larger than %zu bytes)", max);
+			else if (ret == -ECONNRESET || ret == -EPIPE || ret == 0)
+				die_locked(c, -ENOTCONN, "the server closed the connection");
+			else
+				die_locked(c, -ENOTCONN, "reading from the server failed: %s", strerror(-ret));
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		why[0] = '\0';
+		ret = handle_frame(c, frame, len, why, sizeof(why));
+		if (ret) {
+			pthread_mutex_lock(&c->lock);
+			die_locked(c, ret == -EBADMSG ? -EIO : ret, "%s", why);
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+	}
+}
+
+/* --- keepalive ------------------------------------------------------------ */
+
+static int send_echo(struct conn *c)
+{
+	struct smb2_hdr h = { .command = SMB2_ECHO };
+	struct conn_msg rsp = { 0 };
+	struct wr w;
+	int ret;
+
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	pdu_empty_enc(&w);
+	ret = w.bad ? -ENOMEM : conn_call(c, w.p, w.len, 1, &rsp, 0);
+	if (ret == 0 && pdu_empty_dec(rsp.buf, rsp.len) != 0)
+		ret = -EPROTO;
+	conn_msg_free(&rsp);
+	wr_free(&w);
+	return ret;
+}
+
+static void *echo_main(void *arg)
+{
+	struct conn *c = arg;
+	uint64_t interval = (uint64_t)c->echo_interval_s * 1000, due;
+	struct timespec ts;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->closing && !c->dead) {
+		due = c->last_rx + interval;
+		if (now_ms() < due) {
+			ts = ms_to_timespec(due);
+			pthread_cond_timedwait(&c->echo_cond, &c->lock, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (send_echo(c) != 0)
+			log_debug("keepalive ECHO failed");
+		pthread_mutex_lock(&c->lock);
+		/* Wait a full interval after an echo even if the reply was
+		 * quick, so an idle mount sends one per interval. */
+		if (c->last_rx + interval <= now_ms())
+			c->last_rx = now_ms();
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* --- open, close ---------------------------------------------------------- */
+
+static void cond_init_monotonic(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN])
+{
+	struct conn *c;
+	int fd, ret;
+
+	*out = NULL;
+	ret = transport_connect(o->host, o->port, o->connect_timeout_ms, &fd, err);
+	if (ret)
+		return ret;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		snprintf(err, CONN_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->request_timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
+	c->echo_interval_s = o->echo_interval_s;
+	c->credits = 1;		/* MS-SMB2 3.2.4.1.2: one to start with */
+	c->max_frame = INITIAL_MAX_FRAME;
+	c->last_rx = now_ms();
+	RAND_bytes(c->nonce_salt, sizeof(c->nonce_salt));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->send_lock, NULL);
+	cond_init_monotonic(&c->credit_cond);
+	cond_init_monotonic(&c->echo_cond);
+	if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
+		close(fd);
+		free(c);
+		snprintf(err, CONN_ERRLEN, "cannot start the reader thread");
+		return -EAGAIN;
+	}
+	if (c->echo_interval_s > 0 &&
+	    pthread_create(&c->echoer, NULL, echo_main, c) == 0)
+		c->echoer_started = true;
+	*out = c;
+	return 0;
+}
+
+void conn_close(struct conn *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->closing = true;
+	die_locked(c, -ENOTCONN, "the connection was closed");
+	pthread_cond_broadcast(&c->echo_cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->reader, NULL);
+	if (c->echoer_started)
+		pthread_join(c->echoer, NULL);
+	close(c->fd);
+	OPENSSL_cleanse(&c->sec, sizeof(c->sec));
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->send_lock);
+	pthread_cond_destroy(&c->credit_cond);
+	pthread_cond_destroy(&c->echo_cond);
+	free(c);
+}
+
+/* --- calls ---------------------------------------------------------------- */
+
+/* Credits a message costs: its CreditCharge with LARGE_MTU, else 1. */
+static uint16_t charge_of(const struct conn *c, const uint8_t *msg)
+{
+	uint16_t ch = le16_get(msg + SMB2_HDR_CREDIT_CHARGE);
+
+	return c->large_mtu && ch > 1 ? ch : 1;
+}
+
+/* Take back messages that were registered but never sent: their
+ * entries go, and so do the credits they would have spent. */
+static void unregister(struct conn *c, const uint64_t *mids, const uint16_t *charges, int n)
+{
+	struct pending *p;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		p = pending_take(c, mids[i]);
+		if (p) {
+			free(p);
+			c->inflight--;
+			c->credits += charges[i];
+		}
+	}
+}
+
+/* Give up on the messages of a call: late responses are then dropped
+ * quietly instead of being taken for unknown MessageIds. */
+static void abandon(struct conn *c, const uint64_t *mids, int n)
+{
+	struct pending *p;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		p = pending_find(c, mids[i]);
+		if (p)
+			p->w = NULL;
+	}
+}
+
+/* Seal a chain into a new buffer (transform header + ciphertext). */
+static int seal_chain(struct conn *c, const struct conn_security *sec,
+		      const uint8_t *req, size_t len, uint8_t **out, size_t *outlen)
+{
+	uint8_t nonce[16] = { 0 }, *buf;
+	uint64_t ctr;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ctr = ++c->nonce_counter;
+	pthread_mutex_unlock(&c->lock);
+	/* Unique per key: a counter, then random bytes of this connection
+	 * (a key is used by one connection here). */
+	le64_put(nonce, ctr);
+	memcpy(nonce + 8, c->nonce_salt, smb2_cipher_nonce_size(sec->cipher) - 8);
+	buf = malloc(SMB2_TRANSFORM_HEADER_SIZE + len);
+	if (!buf)
+		return -ENOMEM;
+	ret = smb2_encrypt(sec->cipher, sec->enc_key, sec->session_id, nonce, req, len, buf);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*out = buf;
+	*outlen = SMB2_TRANSFORM_HEADER_SIZE + len;
+	return 0;
+}
+
+int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
+	      struct conn_msg *rsp, int timeout_ms)
+{
+	struct pending *pend[CONN_MAX_CHAIN] = { 0 };
+	uint64_t mids[CONN_MAX_CHAIN];
+	uint16_t charges[CONN_MAX_CHAIN];
+	size_t starts[CONN_MAX_CHAIN], lens[CONN_MAX_CHAIN], off = 0;
+	struct conn_security sec;
+	struct waiter w;
+	struct timespec ts;
+	uint8_t *sealed = NULL, nbh[4];
+	size_t sealed_len = 0;
+	uint32_t need = 0, next;
+	uint16_t charge, request;
+	struct iovec iov[2];
+	int i, ret = 0, registered = 0;
+
+	if (n < 1 || n > CONN_MAX_CHAIN)
+		return -EINVAL;
+	/* Where each message of the chain starts and how long it is. */
+	for (i = 0; i < n; i++) {
+		if (len - off < SMB2_HEADER_SIZE)
+			return -EINVAL;
+		starts[i] = off;
+		next = le32_get(req + off + SMB2_HDR_NEXT_COMMAND);
+		if (i < n - 1 ? next == 0 || next > len - off : next != 0)
+			return -EINVAL;
+		lens[i] = i < n - 1 ? next : len - off;
+		off += lens[i];
+		rsp[i].buf = NULL;
+		rsp[i].len = 0;
+	}
+	if (len > 0xFFFFFF - SMB2_TRANSFORM_HEADER_SIZE)
+		return -EMSGSIZE;
+
+	if (timeout_ms <= 0)
+		timeout_ms = c->request_timeout_ms;
+	memset(&w, 0, sizeof(w));
+	cond_init_monotonic(&w.cond);
+	w.rsp = rsp;
+	w.remaining = n;
+	w.timeout_ms = timeout_ms;
+	w.deadline = now_ms() + (uint64_t)timeout_ms;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < n; i++)
+		need += charge_of(c, req + starts[i]);
+	/* Wait for credits; with none granted and nothing in flight none
+	 * will ever come. */
+	while (!c->dead && c->credits < need) {
+		if (c->inflight == 0) {
+			pthread_mutex_unlock(&c->lock);
+			ret = -EAGAIN;
+			log_err("the server granted no credits: it lets smbfuse send no more requests");
+			goto out_nolock;
+		}
+		ts = ms_to_timespec(w.deadline);
+		if (pthread_cond_timedwait(&c->credit_cond, &c->lock, &ts) == ETIMEDOUT) {
+			pthread_mutex_unlock(&c->lock);
+			ret = -ETIMEDOUT;
+			goto out_nolock;
+		}
+	}
+	if (c->dead) {
+		ret = c->dead_err ? c->dead_err : -ENOTCONN;
+		pthread_mutex_unlock(&c->lock);
+		goto out_nolock;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t *m = req + starts[i];
+
+		charge = charge_of(c, m);
+		charges[i] = charge;
+		/* Ask for enough to keep many requests in flight. */
+		request = (uint16_t)(charge + (c->credits < CREDIT_TARGET ? 64 : 0));
+		le16_put(m + SMB2_HDR_CREDIT, request);
+		/* 2.0.2 reserves the field (0); later dialects say 1 for
+		 * a single-credit request. */
+		le16_put(m + SMB2_HDR_CREDIT_CHARGE,
+			 c->dialect == SMB2_DIALECT_202 ? 0 : charge);
+		mids[i] = c->next_mid;
+		le64_put(m + SMB2_HDR_MESSAGE_ID, mids[i]);
+		c->next_mid += charge;
+		c->credits -= charge;
+		pend[i] = calloc(1, sizeof(*pend[i]));
+		if (!pend[i]) {
+			unregister(c, mids, charges, registered);
+			pthread_mutex_unlock(&c->lock);
+			ret = -ENOMEM;
+			goto out_nolock;
+		}
+		pend[i]->mid = mids[i];
+		pend[i]->w = &w;
+		pend[i]->slot = i;
+		pend[i]->command = le16_get(m + SMB2_HDR_COMMAND);
+		pend[i]->must_sign = (le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED) != 0;
+		pend[i]->next = *bucket(c, mids[i]);
+		*bucket(c, mids[i]) = pend[i];
+		c->inflight++;
+		registered++;
+	}
+	sec = c->sec;
+	pthread_mutex_unlock(&c->lock);
+
+	/* Sign each message (outside the lock: crypto runs in parallel). */
+	for (i = 0; i < n; i++) {
+		uint8_t *m = req + starts[i];
+
+		bool asked = le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED;
+
+		if (!sec.have_sign_key || !(sec.sign || asked) || sec.encrypt ||
+		    le64_get(m + SMB2_HDR_SESSION_ID) != sec.session_id ||
+		    le16_get(m + SMB2_HDR_COMMAND) == SMB2_NEGOTIATE)
+			continue;
+		le32_put(m + SMB2_HDR_FLAGS, le32_get(m + SMB2_HDR_FLAGS) | SMB2_FLAGS_SIGNED);
+		ret = smb2_sign(sec.sign_alg, sec.sign_key, m, lens[i]);
+		if (ret)
+			goto out_abandon;
+	}
+	if (sec.encrypt && le64_get(req + SMB2_HDR_SESSION_ID) == sec.session_id) {
+		ret = seal_chain(c, &sec, req, len, &sealed, &sealed_len);
+		if (ret)
+			goto out_abandon;
+	}
+	OPENSSL_cleanse(&sec, sizeof(sec));
+
+	/* Direct TCP: a zero byte and a 24-bit length. */
+	{
+		size_t flen = sealed ? sealed_len : len;
+
+		nbh[0] = 0;
+		nbh[1] = (uint8_t)(flen >> 16);
+		nbh[2] = (uint8_t)(flen >> 8);
+		nbh[3] = (uint8_t)flen;
+		iov[0].iov_base = nbh;
+		iov[0].iov_len = 4;
+		iov[1].iov_base = sealed ? sealed : req;
+		iov[1].iov_len = flen;
+	}
+	pthread_mutex_lock(&c->send_lock);
+	ret = transport_writev(c->fd, iov, 2);
+	pthread_mutex_unlock(&c->send_lock);
+	free(sealed);
+	if (ret) {
+		pthread_mutex_lock(&c->lock);
+		die_locked(c, -ENOTCONN, "sending to the server failed: %s", strerror(-ret));
+		ret = c->dead_err;
+		pthread_mutex_unlock(&c->lock);
+		goto out_free;
+	}
+
+	pthread_mutex_lock(&c->lock);
+	while (w.remaining > 0 && !w.err) {
+		ts = ms_to_timespec(w.deadline);
+		if (pthread_cond_timedwait(&w.cond, &c->lock, &ts) == ETIMEDOUT &&
+		    now_ms() >= w.deadline && w.remaining > 0 && !w.err) {
+			abandon(c, mids, n);
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (!ret && w.err)
+		ret = w.err;
+	pthread_mutex_unlock(&c->lock);
+	goto out_free;
+
+out_abandon:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	pthread_mutex_lock(&c->lock);
+	if (!c->dead)
+		unregister(c, mids, charges, n);
+	pthread_mutex_unlock(&c->lock);
+out_free:
+	if (ret)
+		for (i = 0; i < n; i++)
+			conn_msg_free(&rsp[i]);
+out_nolock:
+	pthread_cond_destroy(&w.cond);
+	return ret;
+}

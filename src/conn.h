@@ -1,0 +1,116 @@
+/*
+ * conn.h - one TCP connection to an SMB2 server: MessageIds and credits,
+ * the table of requests in flight, the reader thread that matches
+ * responses to them, and signing / sealing of whatever passes.
+ *
+ * Any number of threads may call conn_call at once; each builds its
+ * request on its own stack, registers it under its MessageId(s), sends
+ * it, and sleeps until the reader hands it the response (or the
+ * connection dies, or its deadline passes).  That is how many FUSE
+ * requests end up in flight on one connection.
+ *
+ * Lock order: conn.send_lock, then conn.lock.  The reader takes only
+ * conn.lock.  No lock is held while sleeping on the socket.
+ */
+#ifndef SMBFUSE_CONN_H
+#define SMBFUSE_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define CONN_MAX_CHAIN 8		/* messages in one compound */
+#define CONN_ERRLEN 256
+
+struct conn;
+
+/* One received message (its header at buf[0]).  Owned by the caller
+ * after conn_call: free with conn_msg_free. */
+struct conn_msg {
+	uint8_t *buf;
+	size_t len;
+	bool was_signed;		/* carried a signature that verified */
+	bool was_encrypted;		/* arrived inside a transform */
+};
+
+void conn_msg_free(struct conn_msg *m);
+
+/* What the session layer hands the connection once it has keys. */
+struct conn_security {
+	uint64_t session_id;
+	bool have_sign_key;		/* sign_key is valid (not guest/anonymous) */
+	bool sign;			/* sign every request, require signed responses */
+	enum smb2_sign_alg sign_alg;
+	uint8_t sign_key[16];
+	bool encrypt;			/* seal requests, require sealed responses */
+	enum smb2_cipher cipher;
+	uint8_t enc_key[32];
+	uint8_t dec_key[32];
+};
+
+/* Called by the reader thread for an oplock or lease break notification
+ * (MessageId 0xFFFFFFFFFFFFFFFF); msg is valid only during the call, and
+ * the handler must not call conn_call itself (hand the work to another
+ * thread). */
+typedef void (*conn_break_fn)(void *arg, const uint8_t *msg, size_t len);
+
+struct conn_opts {
+	const char *host;
+	uint16_t port;
+	int connect_timeout_ms;
+	int request_timeout_ms;		/* default deadline of a call */
+	int echo_interval_s;		/* idle time before an ECHO; 0 = never */
+};
+
+/* Connect; on failure *conn is NULL and err says why. */
+int conn_open(const struct conn_opts *o, struct conn **conn, char err[CONN_ERRLEN]);
+
+/* Fail every waiter, stop the threads, close the socket, free. */
+void conn_close(struct conn *c);
+
+/* After NEGOTIATE: the dialect decides CreditCharge use (LARGE_MTU), and
+ * max_frame bounds what the reader accepts. */
+void conn_set_negotiated(struct conn *c, uint16_t dialect, bool large_mtu, size_t max_frame);
+
+/* Turn on signing / sealing (or update them, e.g. after re-auth). */
+void conn_set_security(struct conn *c, const struct conn_security *s);
+
+void conn_set_break_handler(struct conn *c, conn_break_fn fn, void *arg);
+
+/*
+ * Send one message or a compound chain and wait for every response.
+ *
+ * req holds n messages back to back, each built with pdu_hdr_enc and an
+ * encoder; in a chain every message but the last is padded to 8 bytes
+ * and has NextCommand set (conn_chain_link does both).  The caller sets
+ * Command, Flags, TreeId, SessionId and CreditCharge (0 means 1); the
+ * connection fills in MessageId and CreditRequest, signs and seals.  The
+ * buffer is modified in place.  A message whose caller set
+ * SMB2_FLAGS_SIGNED is signed even when the session does not sign
+ * everything, and its response must then be signed too (this is how
+ * VALIDATE_NEGOTIATE_INFO goes).
+ *
+ * Returns 0 with n responses in rsp, or -errno: -ETIMEDOUT (deadline;
+ * timeout_ms 0 means the connection's default), -ENOTCONN or the cause
+ * of the connection's death (see conn_error), -EAGAIN if the server
+ * granted no credits.
+ */
+int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
+	      struct conn_msg *rsp, int timeout_ms);
+
+/* Finish a message in a chain being built: pad it to 8 bytes and point
+ * its NextCommand at the next one.  msg_start is where it begins in w. */
+struct wr;
+void conn_chain_link(struct wr *w, size_t msg_start);
+
+/* Why the connection died ("" while it lives); valid until conn_close. */
+const char *conn_error(struct conn *c);
+bool conn_alive(struct conn *c);
+
+/* Counters for tests and --probe. */
+uint32_t conn_credits(struct conn *c);
+
+#endif

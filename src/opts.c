@@ -1,0 +1,419 @@
+/*
+ * opts.c - command line, -o options and credentials (see opts.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "opts.h"
+#include "smb2.h"
+
+static int fail(char *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, OPTS_ERRLEN, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void opts_init(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->port = 445;
+	o->sec = SEC_NTLMSSP;
+	o->min_dialect = SMB2_DIALECT_210;
+	o->max_dialect = SMB2_DIALECT_311;
+	o->secure_negotiate = true;
+	o->timeout_s = 30;
+	o->echo_interval_s = 60;
+}
+
+static void wipe_free(char *s)
+{
+	if (s)
+		OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+void opts_free(struct options *o)
+{
+	free(o->host);
+	free(o->share);
+	free(o->path);
+	free(o->user);
+	free(o->domain);
+	wipe_free(o->password);
+	memset(o, 0, sizeof(*o));
+}
+
+static int set_str(char **dst, const char *v, size_t n)
+{
+	char *s = strndup(v, n);
+
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int set_secret(char **dst, const char *v, size_t n)
+{
+	char *s = strndup(v, n);
+
+	if (!s)
+		return -ENOMEM;
+	wipe_free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int opts_parse_unc(struct options *o, const char *unc, char err[OPTS_ERRLEN])
+{
+	const char *p = unc, *host, *share, *end;
+	size_t hl, sl;
+	char *path, *q;
+
+	if (!((p[0] == '/' && p[1] == '/') || (p[0] == '\\' && p[1] == '\\')))
+		return fail(err, -EINVAL, "'%s' is not of the form //SERVER/SHARE[/PATH]", unc);
+	host = p + 2;
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			return fail(err, -EINVAL, "unterminated IPv6 address in '%s'", unc);
+		host++;
+		hl = (size_t)(end - host);
+		end++;
+	} else {
+		end = host + strcspn(host, "/\\");
+		hl = (size_t)(end - host);
+	}
+	if (hl == 0 || (*end != '/' && *end != '\\'))
+		return fail(err, -EINVAL, "'%s' names no share: use //SERVER/SHARE[/PATH]", unc);
+	share = end + 1;
+	sl = strcspn(share, "/\\");
+	if (sl == 0)
+		return fail(err, -EINVAL, "'%s' names no share: use //SERVER/SHARE[/PATH]", unc);
+	if (set_str(&o->host, host, hl) || set_str(&o->share, share, sl))
+		return fail(err, -ENOMEM, "out of memory");
+	/* The rest, without leading or doubled separators, '\\'-joined. */
+	path = strdup(share + sl);
+	if (!path)
+		return fail(err, -ENOMEM, "out of memory");
+	for (q = path; *q; q++)
+		if (*q == '/')
+			*q = '\\';
+	{
+		char *r = path, *w = path;
+
+		while (*r) {
+			if (*r == '\\' && (w == path || w[-1] == '\\')) {
+				r++;
+				continue;
+			}
+			*w++ = *r++;
+		}
+		if (w > path && w[-1] == '\\')
+			w--;
+		*w = '\0';
+	}
+	free(o->path);
+	o->path = path;
+	return 0;
+}
+
+static int parse_int(const char *v, size_t n, long min, long max, long *out)
+{
+	char buf[32], *end;
+	long x;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	errno = 0;
+	x = strtol(buf, &end, 0);
+	if (errno || *end || x < min || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static int parse_vers(struct options *o, const char *v, size_t n)
+{
+	static const struct { const char *name; uint16_t min, max; } table[] = {
+		{ "2.0", SMB2_DIALECT_202, SMB2_DIALECT_202 },
+		{ "2.1", SMB2_DIALECT_210, SMB2_DIALECT_210 },
+		{ "3.0", SMB2_DIALECT_300, SMB2_DIALECT_300 },
+		{ "3.02", SMB2_DIALECT_302, SMB2_DIALECT_302 },
+		{ "3.0.2", SMB2_DIALECT_302, SMB2_DIALECT_302 },
+		{ "3.1.1", SMB2_DIALECT_311, SMB2_DIALECT_311 },
+		{ "3.11", SMB2_DIALECT_311, SMB2_DIALECT_311 },
+		{ "3", SMB2_DIALECT_300, SMB2_DIALECT_311 },
+		{ "default", SMB2_DIALECT_210, SMB2_DIALECT_311 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strlen(table[i].name) == n && strncmp(table[i].name, v, n) == 0) {
+			o->min_dialect = table[i].min;
+			o->max_dialect = table[i].max;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Options for mount(8), systemd or the FUSE helper that smbfuse itself
+ * has no use for. */
+static bool ignored(const char *k, size_t n)
+{
+	static const char *const names[] = {
+		"_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
+		"defaults", "owner", "group", "comment", "exec", "noexec", "suid",
+		"nosuid", "dev", "nodev", "async", "atime", "noatime", "relatime",
+	};
+	size_t i;
+
+	if ((n >= 2 && strncmp(k, "x-", 2) == 0) || (n >= 8 && strncmp(k, "comment=", 8) == 0))
+		return true;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && strncmp(names[i], k, n) == 0)
+			return true;
+	return false;
+}
+
+static bool key_is(const char *k, size_t kl, const char *name)
+{
+	return strlen(name) == kl && strncmp(k, name, kl) == 0;
+}
+
+/* One option: key (kl bytes) and value (vl bytes; v NULL if no '='). */
+static int parse_one(struct options *o, const char *k, size_t kl, const char *v, size_t vl,
+		     char *err)
+{
+	long x;
+
+	if (key_is(k, kl, "username") || key_is(k, kl, "user")) {
+		if (!v)
+			return ignored(k, kl) ? 0 : fail(err, -EINVAL, "option '%.*s' needs a value", (int)kl, k);
+		/* user=DOMAIN/name and DOMAIN\name as mount.cifs takes them */
+		const char *sep = memchr(v, '/', vl);
+
+		if (!sep)
+			sep = memchr(v, '\\', vl);
+		if (sep) {
+			if (set_str(&o->domain, v, (size_t)(sep - v)))
+				return -ENOMEM;
+			vl -= (size_t)(sep - v) + 1;
+			v = sep + 1;
+		}
+		return set_str(&o->user, v, vl);
+	}
+	if (key_is(k, kl, "password") || key_is(k, kl, "pass")) {
+		if (!v)
+			return fail(err, -EINVAL, "option 'password' needs a value");
+		o->password_given = true;
+		return set_secret(&o->password, v, vl);
+	}
+	if (key_is(k, kl, "domain") || key_is(k, kl, "dom") || key_is(k, kl, "workgroup")) {
+		if (!v)
+			return fail(err, -EINVAL, "option '%.*s' needs a value", (int)kl, k);
+		return set_str(&o->domain, v, vl);
+	}
+	if (key_is(k, kl, "credentials") || key_is(k, kl, "cred")) {
+		char file[PATH_MAX];
+
+		if (!v || vl >= sizeof(file))
+			return fail(err, -EINVAL, "option 'credentials' needs a file name");
+		memcpy(file, v, vl);
+		file[vl] = '\0';
+		return opts_read_credentials(o, file, err);
+	}
+	if (key_is(k, kl, "port")) {
+		if (!v || parse_int(v, vl, 1, 65535, &x))
+			return fail(err, -EINVAL, "port= needs a number from 1 to 65535");
+		o->port = (uint16_t)x;
+		return 0;
+	}
+	if (key_is(k, kl, "vers")) {
+		if (!v || parse_vers(o, v, vl))
+			return fail(err, -EINVAL, "vers=%.*s is not one of 2.0, 2.1, 3.0, 3.02, 3.1.1, 3, default",
+				    (int)vl, v ? v : "");
+		return 0;
+	}
+	if (key_is(k, kl, "sec")) {
+		if (v && vl == 7 && !strncmp(v, "ntlmssp", 7))
+			o->sec = SEC_NTLMSSP;
+		else if (v && ((vl == 4 && !strncmp(v, "krb5", 4)) || (vl == 5 && !strncmp(v, "krb5i", 5))))
+			o->sec = SEC_KRB5;
+		else if (v && vl == 4 && !strncmp(v, "none", 4))
+			o->sec = SEC_NONE;
+		else
+			return fail(err, -EINVAL, "sec=%.*s is not one of ntlmssp, krb5, none",
+				    (int)vl, v ? v : "");
+		return 0;
+	}
+	if (key_is(k, kl, "guest")) {
+		o->sec = SEC_NONE;
+		return 0;
+	}
+	if (key_is(k, kl, "sign")) {
+		o->sign = true;
+		return 0;
+	}
+	if (key_is(k, kl, "seal")) {
+		o->seal = true;
+		return 0;
+	}
+	if (key_is(k, kl, "nosecurenegotiate")) {
+		o->secure_negotiate = false;
+		return 0;
+	}
+	if (key_is(k, kl, "timeout")) {
+		if (!v || parse_int(v, vl, 1, 3600, &x))
+			return fail(err, -EINVAL, "timeout= needs a number of seconds from 1 to 3600");
+		o->timeout_s = (int)x;
+		return 0;
+	}
+	if (key_is(k, kl, "echo_interval")) {
+		if (!v || parse_int(v, vl, 0, 600, &x))
+			return fail(err, -EINVAL, "echo_interval= needs a number of seconds from 0 to 600");
+		o->echo_interval_s = (int)x;
+		return 0;
+	}
+	if (ignored(k, kl))
+		return 0;
+	return fail(err, -EINVAL, "unknown option '%.*s' (see smbfuse(1) for the list)", (int)kl, k);
+}
+
+int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN])
+{
+	const char *p = optstr, *end, *eq;
+	size_t n;
+	int ret;
+
+	while (*p) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		if (n) {
+			eq = memchr(p, '=', n);
+			ret = eq ? parse_one(o, p, (size_t)(eq - p), eq + 1, n - (size_t)(eq - p) - 1, err)
+				 : parse_one(o, p, n, NULL, 0, err);
+			if (ret) {
+				if (ret == -ENOMEM)
+					fail(err, ret, "out of memory");
+				return ret;
+			}
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN])
+{
+	char line[1024];
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int fd, ret = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, -errno, "cannot open credentials file %s: %s", file, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, -EINVAL, "credentials file %s is not a regular file", file);
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		return fail(err, -EPERM, "credentials file %s may be read by others (mode %03o): "
+			    "run 'chmod 600 %s'", file, (unsigned)(st.st_mode & 0777), file);
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *v;
+
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (*k == '#' || *k == '\0')
+			continue;
+		v = strchr(k, '=');
+		if (!v) {
+			ret = fail(err, -EINVAL, "credentials file %s: line without '=': expected "
+				   "username=, password= or domain=", file);
+			break;
+		}
+		*v++ = '\0';
+		if (!strcmp(k, "username") || !strcmp(k, "user"))
+			ret = parse_one(o, "username", 8, v, strlen(v), err);
+		else if (!strcmp(k, "password") || !strcmp(k, "pass")) {
+			o->password_given = true;
+			ret = set_secret(&o->password, v, strlen(v));
+		} else if (!strcmp(k, "domain") || !strcmp(k, "dom") || !strcmp(k, "workgroup"))
+			ret = set_str(&o->domain, v, strlen(v));
+		else
+			ret = fail(err, -EINVAL, "credentials file %s: unknown key '%s'", file, k);
+		if (ret)
+			break;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
+	return ret;
+}
+
+void opts_from_env(struct options *o)
+{
+	const char *u = getenv("USER"), *p = getenv("PASSWD");
+
+	if (!o->user && u && *u)
+		set_str(&o->user, u, strlen(u));
+	if (!o->password_given && p) {
+		set_secret(&o->password, p, strlen(p));
+		o->password_given = true;
+	}
+}
+
+void opts_to_session(const struct options *o, struct session_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->host = o->host;
+	so->port = o->port;
+	so->share = o->share;
+	so->sec = o->sec;
+	so->user = o->user;
+	so->domain = o->domain;
+	so->password = o->password;
+	so->min_dialect = o->min_dialect;
+	so->max_dialect = o->max_dialect;
+	so->require_signing = o->sign;
+	so->require_encryption = o->seal;
+	so->secure_negotiate = o->secure_negotiate;
+	so->connect_timeout_ms = o->timeout_s * 1000;
+	so->request_timeout_ms = o->timeout_s * 1000;
+	so->echo_interval_s = o->echo_interval_s;
+}

@@ -1,0 +1,54 @@
+/*
+ * opts.h - what the user asked for: //SERVER/SHARE[/PATH], the -o options
+ * (named as mount.cifs names them where they overlap), the credentials
+ * file and the USER / PASSWD environment variables.
+ */
+#ifndef SMBFUSE_OPTS_H
+#define SMBFUSE_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session.h"
+
+#define OPTS_ERRLEN 512
+
+struct options {
+	char *host;			/* as given, brackets removed for IPv6 */
+	char *share;
+	char *path;			/* within the share, '\\'-separated, "" for the root */
+	uint16_t port;
+	char *user;
+	char *domain;
+	char *password;			/* wiped by opts_free */
+	bool password_given;
+	enum session_sec sec;
+	uint16_t min_dialect, max_dialect;
+	bool sign, seal;
+	bool secure_negotiate;
+	int timeout_s;			/* per request, and to connect */
+	int echo_interval_s;
+};
+
+void opts_init(struct options *o);
+void opts_free(struct options *o);
+
+/* //SERVER/SHARE[/PATH] (backslashes accepted too). */
+int opts_parse_unc(struct options *o, const char *unc, char err[OPTS_ERRLEN]);
+
+/* One comma-separated -o string.  Unknown options are an error naming
+ * them; options meant for mount(8) or systemd (_netdev, nofail, x-*...)
+ * are ignored. */
+int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN]);
+
+/* Read credentials=FILE: username=, password=, domain= lines.  A file
+ * that group or others may read is refused. */
+int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN]);
+
+/* Take USER / PASSWD from the environment where nothing was given. */
+void opts_from_env(struct options *o);
+
+/* The session options these translate to (pointers into o). */
+void opts_to_session(const struct options *o, struct session_opts *so);
+
+#endif

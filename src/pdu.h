@@ -1,0 +1,161 @@
+/*
+ * pdu.h - pure encoders and decoders for SMB2 messages.
+ *
+ * No I/O and no state: an encoder appends one message body to a writer
+ * (the header is written separately by pdu_hdr_enc); a decoder reads one
+ * whole received message (header at offset 0, since every offset field
+ * in SMB2 counts from the start of the header) and returns 0 or -EPROTO.
+ * Decoders check StructureSize first and every (offset, length) pair
+ * against the message before touching the bytes it names; pointers they
+ * return point into the message.
+ */
+#ifndef SMBFUSE_PDU_H
+#define SMBFUSE_PDU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smb2.h"
+
+struct wr;
+
+/* --- 2.2.1 header ---------------------------------------------------- */
+
+struct smb2_hdr {
+	uint16_t credit_charge;
+	uint32_t status;		/* ChannelSequence/Reserved in requests */
+	uint16_t command;
+	uint16_t credits;		/* CreditRequest / CreditResponse */
+	uint32_t flags;
+	uint32_t next_command;
+	uint64_t message_id;
+	uint64_t async_id;		/* when SMB2_FLAGS_ASYNC_COMMAND */
+	uint32_t tree_id;		/* when not async */
+	uint64_t session_id;
+};
+
+void pdu_hdr_enc(struct wr *w, const struct smb2_hdr *h);
+int pdu_hdr_dec(const uint8_t *msg, size_t len, struct smb2_hdr *h);
+
+/* --- 2.2.2 ERROR response ------------------------------------------- */
+
+int pdu_error_dec(const uint8_t *msg, size_t len);
+
+/* --- 2.2.3 / 2.2.4 NEGOTIATE ----------------------------------------- */
+
+struct negotiate_req {
+	uint16_t security_mode;
+	uint32_t capabilities;
+	uint8_t client_guid[16];
+	const uint16_t *dialects;
+	int ndialects;
+	/* Negotiate contexts: sent when 3.1.1 is among the dialects. */
+	uint8_t salt[32];
+	const uint16_t *ciphers;
+	int nciphers;
+	const uint16_t *sign_algs;
+	int nsign_algs;
+	const char *netname;		/* server name as the user gave it */
+};
+
+/* Appends the body; msg_start is where this message's header begins in w. */
+int pdu_negotiate_enc(struct wr *w, size_t msg_start, const struct negotiate_req *q);
+
+struct negotiate_rsp {
+	uint16_t security_mode;
+	uint16_t dialect;
+	uint8_t server_guid[16];
+	uint32_t capabilities;
+	uint32_t max_transact, max_read, max_write;
+	uint64_t system_time;
+	const uint8_t *secbuf;
+	size_t secbuf_len;
+	/* 3.1.1 negotiate contexts (each at most once) */
+	uint16_t ncontexts;
+	bool has_preauth;
+	uint16_t preauth_alg;
+	bool has_cipher;
+	uint16_t cipher;		/* 0: the server chose none of ours */
+	bool has_signing;
+	uint16_t sign_alg;
+};
+
+int pdu_negotiate_dec(const uint8_t *msg, size_t len, struct negotiate_rsp *p);
+
+/* --- 2.2.5 / 2.2.6 SESSION_SETUP, 2.2.7 LOGOFF ---------------------- */
+
+struct session_setup_req {
+	uint8_t flags;
+	uint8_t security_mode;
+	uint32_t capabilities;
+	uint64_t previous_session_id;
+	const uint8_t *secbuf;
+	size_t secbuf_len;
+};
+
+int pdu_session_setup_enc(struct wr *w, size_t msg_start, const struct session_setup_req *q);
+
+struct session_setup_rsp {
+	uint16_t session_flags;
+	const uint8_t *secbuf;
+	size_t secbuf_len;
+};
+
+int pdu_session_setup_dec(const uint8_t *msg, size_t len, struct session_setup_rsp *p);
+
+/* LOGOFF, TREE_DISCONNECT and ECHO share one 4-byte body. */
+void pdu_empty_enc(struct wr *w);
+int pdu_empty_dec(const uint8_t *msg, size_t len);
+
+/* --- 2.2.9 / 2.2.10 TREE_CONNECT ------------------------------------- */
+
+/* path is the UNC "\\server\share" in UTF-8. */
+int pdu_tree_connect_enc(struct wr *w, size_t msg_start, const char *path);
+
+struct tree_connect_rsp {
+	uint8_t share_type;
+	uint32_t share_flags;
+	uint32_t capabilities;
+	uint32_t maximal_access;
+};
+
+int pdu_tree_connect_dec(const uint8_t *msg, size_t len, struct tree_connect_rsp *p);
+
+/* --- 2.2.31 / 2.2.32 IOCTL ------------------------------------------- */
+
+struct ioctl_req {
+	uint32_t ctl_code;
+	uint8_t file_id[16];
+	const uint8_t *input;
+	size_t input_len;
+	uint32_t max_output;
+	uint32_t flags;			/* SMB2_0_IOCTL_IS_FSCTL */
+};
+
+int pdu_ioctl_enc(struct wr *w, size_t msg_start, const struct ioctl_req *q);
+
+struct ioctl_rsp {
+	uint32_t ctl_code;
+	uint8_t file_id[16];
+	const uint8_t *output;
+	size_t output_len;
+};
+
+int pdu_ioctl_dec(const uint8_t *msg, size_t len, struct ioctl_rsp *p);
+
+/* 2.2.31.4 VALIDATE_NEGOTIATE_INFO request input, and 2.2.32.6 its
+ * 24-byte response. */
+int pdu_validate_negotiate_enc(struct wr *w, uint32_t capabilities, const uint8_t guid[16],
+			       uint16_t security_mode, const uint16_t *dialects, int n);
+
+struct validate_negotiate_rsp {
+	uint32_t capabilities;
+	uint8_t guid[16];
+	uint16_t security_mode;
+	uint16_t dialect;
+};
+
+int pdu_validate_negotiate_dec(const uint8_t *out, size_t len, struct validate_negotiate_rsp *p);
+
+#endif

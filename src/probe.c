@@ -1,0 +1,88 @@
+/*
+ * probe.c - smbfuse --probe (see probe.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "log.h"
+#include "probe.h"
+#include "session.h"
+#include "smb2.h"
+
+static const char *secneg_name(enum secure_negotiate s)
+{
+	switch (s) {
+	case SECNEG_PREAUTH: return "preauth-integrity";
+	case SECNEG_VALIDATED: return "validated";
+	case SECNEG_NOT_SUPPORTED: return "not-supported-by-server";
+	case SECNEG_SKIPPED_GUEST: return "skipped-guest";
+	case SECNEG_DISABLED: return "disabled";
+	}
+	return "unknown";
+}
+
+static void print_caps(FILE *out, uint32_t caps)
+{
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ SMB2_GLOBAL_CAP_DFS, "DFS" },
+		{ SMB2_GLOBAL_CAP_LEASING, "LEASING" },
+		{ SMB2_GLOBAL_CAP_LARGE_MTU, "LARGE_MTU" },
+		{ SMB2_GLOBAL_CAP_MULTI_CHANNEL, "MULTI_CHANNEL" },
+		{ SMB2_GLOBAL_CAP_PERSISTENT_HANDLES, "PERSISTENT_HANDLES" },
+		{ SMB2_GLOBAL_CAP_DIRECTORY_LEASING, "DIRECTORY_LEASING" },
+		{ SMB2_GLOBAL_CAP_ENCRYPTION, "ENCRYPTION" },
+	};
+	const char *sep = "";
+	size_t i;
+
+	fprintf(out, "capabilities: ");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (caps & names[i].bit) {
+			fprintf(out, "%s%s", sep, names[i].name);
+			sep = ",";
+		}
+	}
+	fprintf(out, "%s\n", *sep ? "" : "none");
+}
+
+int probe_run(const struct options *o, FILE *out)
+{
+	struct session_opts so;
+	char err[SESSION_ERRLEN];
+	struct session *s;
+	const uint8_t *g;
+	int ret;
+
+	opts_to_session(o, &so);
+	ret = session_open(&so, &s, err);
+	if (ret) {
+		log_err("%s", err);
+		return ret;
+	}
+	g = s->server_guid;
+	fprintf(out, "server: %s\n", o->host);
+	fprintf(out, "share: %s\n", o->share);
+	fprintf(out, "dialect: %s\n", dialect_name(s->dialect));
+	fprintf(out, "signing: %s\n", s->encrypting ? "none (encrypted instead)" :
+		s->signing ? smb2_sign_alg_name(s->sign_alg) : "none");
+	fprintf(out, "encryption: %s\n", s->encrypting ? smb2_cipher_name(s->cipher) : "none");
+	fprintf(out, "secure_negotiate: %s\n", secneg_name(s->secneg));
+	/* GUIDs print as Windows shows them: the first three fields are
+	 * little-endian on the wire. */
+	fprintf(out, "server_guid: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		"%02x%02x%02x%02x%02x%02x\n",
+		g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6],
+		g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+	print_caps(out, s->server_capabilities);
+	fprintf(out, "max_read: %u\n", s->max_read);
+	fprintf(out, "max_write: %u\n", s->max_write);
+	fprintf(out, "max_transact: %u\n", s->max_transact);
+	if (s->guest || s->anonymous)
+		fprintf(out, "session: %s\n", s->guest ? "guest" : "anonymous");
+	else
+		fprintf(out, "session: ntlmssp %s\n", s->user_desc);
+	fprintf(out, "share_flags: 0x%08x\n", s->share_flags);
+	session_close(s);
+	return 0;
+}

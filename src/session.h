@@ -1,0 +1,89 @@
+/*
+ * session.h - from a TCP connection to a usable tree: NEGOTIATE, the
+ * SESSION_SETUP exchange, keys, TREE_CONNECT and the secure-negotiate
+ * check.  Everything that makes a connection trustworthy happens here;
+ * once session_open returns, every request on the tree is protected as
+ * the negotiation decided.
+ */
+#ifndef SMBFUSE_SESSION_H
+#define SMBFUSE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "crypto.h"
+
+#define SESSION_ERRLEN 512
+
+enum session_sec {
+	SEC_NTLMSSP,		/* user name and password */
+	SEC_KRB5,		/* the user's Kerberos ticket */
+	SEC_NONE,		/* anonymous (NULL) session, or guest */
+};
+
+enum secure_negotiate {
+	SECNEG_PREAUTH,		/* 3.1.1: preauth integrity covers it */
+	SECNEG_VALIDATED,	/* VALIDATE_NEGOTIATE_INFO matched */
+	SECNEG_NOT_SUPPORTED,	/* a signed "not supported" from a down-level server */
+	SECNEG_SKIPPED_GUEST,	/* guest/anonymous: nothing to sign it with */
+	SECNEG_DISABLED,	/* turned off by the user */
+};
+
+struct session_opts {
+	const char *host;
+	uint16_t port;
+	const char *share;		/* share name only */
+	enum session_sec sec;
+	const char *user;
+	const char *domain;
+	const char *password;
+	uint16_t min_dialect;		/* e.g. 0x0210 */
+	uint16_t max_dialect;		/* e.g. 0x0311 */
+	bool require_signing;
+	bool require_encryption;
+	bool secure_negotiate;		/* validate below 3.1.1 (default on) */
+	int connect_timeout_ms;
+	int request_timeout_ms;
+	int echo_interval_s;
+};
+
+struct session {
+	struct conn *conn;
+	/* What NEGOTIATE settled; fixed after session_open. */
+	uint16_t dialect;
+	uint16_t server_security_mode;
+	uint32_t server_capabilities;
+	uint8_t server_guid[16];
+	uint32_t max_read, max_write, max_transact;
+	enum smb2_sign_alg sign_alg;
+	enum smb2_cipher cipher;	/* NONE if the server offers none */
+	/* What SESSION_SETUP settled. */
+	uint64_t session_id;
+	bool guest;
+	bool anonymous;
+	bool signing;			/* every request signed */
+	bool encrypting;		/* every request sealed */
+	char user_desc[256];		/* "DOMAIN\\user", "guest", "anonymous" */
+	/* TREE_CONNECT */
+	uint32_t tree_id;
+	uint32_t share_flags;
+	uint32_t share_capabilities;
+	uint32_t maximal_access;
+	enum secure_negotiate secneg;
+};
+
+/* Connect, negotiate, authenticate, connect the tree, validate.
+ * On failure returns -errno and err holds one sentence for the user. */
+int session_open(const struct session_opts *o, struct session **s, char err[SESSION_ERRLEN]);
+
+/* TREE_DISCONNECT and LOGOFF (best effort), then close. */
+void session_close(struct session *s);
+
+const char *dialect_name(uint16_t dialect);
+
+/* Fill in an SMB2 header for a request on this session's tree. */
+struct smb2_hdr;
+void session_hdr(const struct session *s, struct smb2_hdr *h, uint16_t command);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * transport.c - TCP connect with a deadline, framed reads and writes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transport.h"
+#include "util.h"
+
+/* Connect one address within ms milliseconds. */
+static int connect_one(const struct addrinfo *ai, int ms, int *out)
+{
+	struct pollfd pfd;
+	socklen_t sl = sizeof(int);
+	int fd, flags, soerr = 0, one = 1, ret;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		if (errno != EINPROGRESS) {
+			ret = -errno;
+			goto fail;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do {
+			ret = poll(&pfd, 1, ms);
+		} while (ret < 0 && errno == EINTR);
+		if (ret == 0) {
+			ret = -ETIMEDOUT;
+			goto fail;
+		}
+		if (ret < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		if (soerr) {
+			ret = -soerr;
+			goto fail;
+		}
+	}
+	fcntl(fd, F_SETFL, flags);
+	/* Requests are small and latency-bound: no Nagle delay. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	*out = fd;
+	return 0;
+fail:
+	close(fd);
+	return ret;
+}
+
+int transport_connect(const char *host, uint16_t port, int timeout_ms, int *fd,
+		      char err[TRANSPORT_ERRLEN])
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL, *ai;
+	char name[256], portstr[8];
+	size_t n = strlen(host);
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	int ret, gai, left;
+
+	/* "[::1]" -> "::1" */
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n >= sizeof(name)) {
+		snprintf(err, TRANSPORT_ERRLEN, "server name is too long");
+		return -ENAMETOOLONG;
+	}
+	memcpy(name, host, n);
+	name[n] = '\0';
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	hints.ai_flags = AI_ADDRCONFIG;
+	gai = getaddrinfo(name, portstr, &hints, &res);
+	if (gai == EAI_NONAME || gai == EAI_NODATA || gai == EAI_FAMILY) {
+		/* AI_ADDRCONFIG hides ::1 on hosts with no IPv6 address
+		 * but loopback; ask again without it. */
+		hints.ai_flags = 0;
+		gai = getaddrinfo(name, portstr, &hints, &res);
+	}
+	if (gai) {
+		snprintf(err, TRANSPORT_ERRLEN, "cannot resolve server name '%s': %s",
+			 name, gai_strerror(gai));
+		return gai == EAI_AGAIN ? -EAGAIN : -ENOENT;
+	}
+	ret = -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		left = (int)(deadline - now_ms());
+		if ((int64_t)(deadline - now_ms()) <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		ret = connect_one(ai, left, fd);
+		if (ret == 0)
+			break;
+	}
+	freeaddrinfo(res);
+	switch (ret) {
+	case 0:
+		break;
+	case -ECONNREFUSED:
+		snprintf(err, TRANSPORT_ERRLEN,
+			 "connection to %s port %u refused: no SMB server listens there", name, port);
+		break;
+	case -ETIMEDOUT:
+		snprintf(err, TRANSPORT_ERRLEN,
+			 "no answer from %s port %u within %d ms (server down, or a firewall drops the traffic)",
+			 name, port, timeout_ms);
+		break;
+	default:
+		snprintf(err, TRANSPORT_ERRLEN, "cannot connect to %s port %u: %s",
+			 name, port, strerror(-ret));
+	}
+	return ret;
+}
+
+int transport_writev(int fd, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = writev(fd, iov, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	ssize_t r;
+
+	while (n) {
+		r = read(fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -ECONNRESET;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int transport_read_frame(int fd, size_t max, uint8_t **buf, size_t *len)
+{
+	uint8_t hdr[4];
+	size_t n;
+	uint8_t *p;
+	int ret;
+
+	*buf = NULL;
+	*len = 0;
+	for (;;) {
+		ret = read_full(fd, hdr, 4);
+		if (ret)
+			return ret;
+		if (hdr[0] != 0)
+			return -EPROTO;
+		n = (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+		if (n)
+			break;
+	}
+	if (n > max)
+		return -EPROTO;
+	p = malloc(n);
+	if (!p)
+		return -ENOMEM;
+	ret = read_full(fd, p, n);
+	if (ret) {
+		free(p);
+		return ret;
+	}
+	*buf = p;
+	*len = n;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * transport.h - TCP to the server and Direct TCP framing (MS-SMB2 2.1).
+ *
+ * Every SMB2 message travels in a frame with a 4-byte header: a zero
+ * byte and a 24-bit big-endian length.  Errors come back as -errno with
+ * a sentence for the user in err (never containing secrets).
+ */
+#ifndef SMBFUSE_TRANSPORT_H
+#define SMBFUSE_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define TRANSPORT_ERRLEN 256
+
+/* Connect to host (name, IPv4, or IPv6 with or without brackets) at
+ * port, trying each address for up to timeout_ms in all.
+ * -ENOENT: the name does not resolve; -ECONNREFUSED: port closed;
+ * -ETIMEDOUT; -EHOSTUNREACH / -ENETUNREACH. */
+int transport_connect(const char *host, uint16_t port, int timeout_ms, int *fd,
+		      char err[TRANSPORT_ERRLEN]);
+
+/* Write all of iov (the caller puts the 4-byte frame header first).
+ * -EPIPE / -ECONNRESET / -EIO when the connection is gone. */
+int transport_writev(int fd, struct iovec *iov, int n);
+
+/* Read one frame: returns its payload (malloc'd) and length.  A frame
+ * longer than max is -EPROTO (the caller drops the connection); a frame
+ * whose first byte is not 0 (NetBIOS session message) is -EPROTO.
+ * 0-length frames (keepalives) are skipped.  -ECONNRESET on EOF. */
+int transport_read_frame(int fd, size_t max, uint8_t **buf, size_t *len);
+
+#endif

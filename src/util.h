@@ -1,0 +1,28 @@
+/*
+ * util.h - small helpers with no better home: monotonic time and
+ * deadlines for condition-variable waits.
+ */
+#ifndef SMBFUSE_UTIL_H
+#define SMBFUSE_UTIL_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* An absolute CLOCK_MONOTONIC time ms milliseconds after now_ms()==at. */
+static inline struct timespec ms_to_timespec(uint64_t at)
+{
+	struct timespec ts = { .tv_sec = (time_t)(at / 1000),
+			       .tv_nsec = (long)(at % 1000) * 1000000 };
+	return ts;
+}
+
+#endif
