@@ -299,8 +299,9 @@ static int negotiate(struct setup *st)
 	}
 	ret = -EPROTO;
 	if (!offered(st->offered, (size_t)st->noffered, p.dialect)) {
-		seterr(st->err, "server chose dialect %s (0x%04x), which smbfuse did not offer (%s)",
-		       dialect_name(p.dialect), p.dialect, list);
+		seterr(st->err, "server chose dialect %s (0x%04x), which smbfuse did not offer (%s)%s",
+		       dialect_name(p.dialect), p.dialect, list,
+		       p.dialect == SMB2_DIALECT_202 ? ": mount with vers=2.0 to allow SMB 2.0.2" : "");
 		goto out;
 	}
 	if (p.max_read < MIN_MAX_SIZE || p.max_write < MIN_MAX_SIZE || p.max_transact < MIN_MAX_SIZE) {
@@ -688,8 +689,10 @@ static int tree_connect(struct setup *st)
 	session_hdr(s, &h, SMB2_TREE_CONNECT);
 	h.tree_id = 0;
 	/* 3.1.1 requires TREE_CONNECT to be signed (MS-SMB2 3.2.4.1.1) even
-	 * where nothing else is. */
-	if (s->dialect == SMB2_DIALECT_311 && !s->guest && !s->anonymous)
+	 * where nothing else is; below 3.1.1 signing it too means a forged
+	 * "signing not required" cannot make the server refuse the tree,
+	 * and the validation that follows names the forgery instead. */
+	if (!s->guest && !s->anonymous)
 		h.flags = SMB2_FLAGS_SIGNED;
 	wr_init(&w);
 	pdu_hdr_enc(&w, &h);

@@ -75,3 +75,25 @@ done_testing() {
 	fi
 	exit 0
 }
+
+# probe [OPTIONS...]: run smbfuse --probe against the current rig with the
+# rig's credentials plus OPTIONS (a -o list); output in $PROBE_OUT, stderr
+# in $PROBE_ERR, exit status in $PROBE_RC.
+probe() {
+	local extra=${1:-} host=${PROBE_HOST:-$RIG_ADDR} port=${PROBE_PORT:-$RIG_PORT}
+	PROBE_RC=0
+	PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//$host/$RIG_SHARE" \
+		-o "port=$port,credentials=$RIG_CREDENTIALS${extra:+,$extra}" 2>"$_tmp_err") || PROBE_RC=$?
+	PROBE_ERR=$(cat "$_tmp_err")
+}
+_tmp_err=$(mktemp)
+at_exit rm -f "$_tmp_err"
+
+# has KEY VALUE: the last probe printed "KEY: VALUE".
+has() { grep -qxF "$1: $2" <<<"$PROBE_OUT" || { echo "  want '$1: $2'; got:"; sed 's/^/    /' <<<"$PROBE_OUT$PROBE_ERR"; return 1; }; }
+
+# failed_with TEXT: the last probe failed and its error contains TEXT.
+failed_with() {
+	[ "$PROBE_RC" != 0 ] && grep -qF -- "$1" <<<"$PROBE_ERR" ||
+		{ echo "  want failure with '$1'; got rc=$PROBE_RC:"; sed 's/^/    /' <<<"$PROBE_OUT$PROBE_ERR"; return 1; }
+}

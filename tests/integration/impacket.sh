@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A second, independent server: impacket's smbserver.py (2.0.2 only, with
+# its own quirks).  smbfuse must work against it too.
+. "$(dirname "$0")/lib.sh"
+need_cmd python3 ss
+SERVER=/usr/share/doc/python3-impacket/examples/smbserver.py
+[ -f "$SERVER" ] || skip "needs python3-impacket"
+/usr/bin/python3 -c 'import impacket' 2>/dev/null || skip "needs python3-impacket"
+
+dir=$(mktemp -d)
+at_exit rm -rf "$dir"
+mkdir "$dir/share"
+echo "hello from impacket" >"$dir/share/hello.txt"
+pass="Imp-$$-$RANDOM"
+for _ in 1 2 3 4 5; do
+	port=$(( 20000 + RANDOM % 40000 ))
+	[ -z "$(ss -Hltn "sport = :$port")" ] || continue
+	/usr/bin/python3 "$SERVER" -smb2support -ip 127.0.0.1 -port "$port" \
+		-username alice -password "$pass" SHARE "$dir/share" >"$dir/server.log" 2>&1 &
+	server_pid=$!
+	at_exit "kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null"
+	for _ in $(seq 1 200); do
+		[ -n "$(ss -Hltn "sport = :$port")" ] && break
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ -n "$(ss -Hltn "sport = :$port")" ] && break
+done
+[ -n "$(ss -Hltn "sport = :$port")" ] || { echo "impacket server did not start:"; cat "$dir/server.log"; exit 1; }
+
+printf 'username=alice\npassword=%s\n' "$pass" >"$dir/cred"
+chmod 600 "$dir/cred"
+RIG_ADDR=127.0.0.1 RIG_PORT=$port RIG_SHARE=SHARE RIG_CREDENTIALS=$dir/cred
+
+probe vers=2.0
+check "impacket: probe with vers=2.0" has dialect 2.0.2
+check "impacket: named session" has session "ntlmssp alice"
+probe vers=2.0,sign
+check "impacket: signing on request" has signing HMAC-SHA256
+probe
+check "impacket: 2.0.2 answer to a 2.1+ offer is refused with a hint" failed_with "vers=2.0"
+probe "vers=2.0,username=alice,password=wrong"
+check "impacket: wrong password" failed_with "wrong user name or password"
+
+done_testing

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A proxy of our own (tests/proxy/smbtamper.py) alters real traffic
+# between smbfuse and the rig's smbd.  Untampered, everything works
+# through it; each tampering must make smbfuse fail with an error that
+# names the cause, against a 3.1.1 and a 3.0 server.
+. "$(dirname "$0")/lib.sh"
+need_root "starts smbd"
+need_cmd smbd python3
+
+PROXY="$top_srcdir/tests/proxy/smbtamper.py"
+proxy_pid=""
+
+# proxy_start MODE: start the proxy in front of the current rig; sets
+# PROBE_PORT so that probe goes through it.
+proxy_start() {
+	local out
+	out=$(mktemp)
+	python3 "$PROXY" --target-port "$RIG_PORT" --mode "$1" --lifetime 60 >"$out" 2>&1 &
+	proxy_pid=$!
+	at_exit "kill $proxy_pid 2>/dev/null; rm -f $out"
+	for _ in $(seq 1 100); do
+		grep -q '^PORT ' "$out" && break
+		sleep 0.05
+	done
+	PROBE_PORT=$(sed -n 's/^PORT //p' "$out")
+	[ -n "$PROBE_PORT" ] || { echo "proxy did not start: $(cat "$out")"; exit 1; }
+}
+proxy_stop() { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; unset PROBE_PORT; }
+
+# tampered MODE EXPECTED-TEXT [PROBE-OPTIONS]
+tampered() {
+	proxy_start "$1"
+	probe "${3:-}"
+	proxy_stop
+	failed_with "$2"
+}
+untampered() {
+	proxy_start pass
+	probe "${1:-}"
+	proxy_stop
+	has dialect "$2"
+}
+
+for config in default smb30; do
+	rig_start "$config"
+	want=3.1.1; [ "$config" = smb30 ] && want=3.0
+	check "$config: untampered through the proxy" untampered "" "$want"
+	check "$config: 3.x dialects stripped from NEGOTIATE" \
+		tampered strip3x "could not be validated"
+	if [ "$config" = default ]; then
+		# 3.1.1: the preauth hash no longer matches, so the keys differ
+		# and the final SESSION_SETUP signature fails.
+		check "$config: capabilities cleared" tampered clear-caps "tampered with"
+		check "$config: ServerGuid altered" tampered alter-guid "tampered with"
+	else
+		check "$config: capabilities cleared" tampered clear-caps "could not be validated"
+		check "$config: ServerGuid altered" tampered alter-guid "server GUIDs differ"
+		check "$config: VALIDATE_NEGOTIATE_INFO signature stripped" \
+			tampered strip-validate-sig "should be signed but is not"
+		check "$config: VALIDATE_NEGOTIATE_INFO answered with unsigned ACCESS_DENIED" \
+			tampered validate-denied "could not be validated"
+	fi
+	check "$config: connection closed after NEGOTIATE" tampered close-after:1 "closed the connection"
+	check "$config: connection closed mid SESSION_SETUP" tampered close-after:2 "closed the connection"
+	rig_stop
+done
+
+rig_start signing
+check "signing: untampered through the proxy" untampered "" 3.1.1
+check "signing: SIGNING_REQUIRED cleared (3.1.1)" tampered clear-signing-req "tampered with"
+check "signing: SIGNING_REQUIRED cleared (3.0)" tampered clear-signing-req "could not be validated" vers=3.0
+check "signing: signed TREE_CONNECT response altered" tampered flip-signed:3 "bad signature"
+check "signing: signed TREE_CONNECT response altered (2.1)" tampered flip-signed:3 "bad signature" vers=2.1
+rig_stop
+
+done_testing
