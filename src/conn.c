@@ -120,6 +120,9 @@ static struct pending *pending_find(struct conn *c, uint64_t mid)
 	return NULL;
 }
 
+static void die_locked(struct conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Mark the connection dead with a reason and wake every waiter.
  * Caller holds c->lock.  The first cause wins. */
 static void die_locked(struct conn *c, int err, const char *fmt, ...)

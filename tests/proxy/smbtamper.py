@@ -22,6 +22,9 @@ Modes (each acts on the first matching message of each connection):
   flip-signed:CMD      flip the last byte of the first signed response to
                        command CMD (a number, e.g. 8 for READ, 3 TREE_CONNECT)
   close-after:N        close both sides after forwarding N server frames
+
+--dump DIR writes every frame as forwarded, as DIR/<conn>-<n>-<c|s>.bin
+(c: from the client, s: from the server), for making golden test data.
 """
 import argparse
 import os
@@ -132,8 +135,19 @@ class Tamper:
         return f
 
 
+DUMP = {"dir": None, "conn": 0}
+
+
+def dump(conn, n, side, data):
+    if DUMP["dir"]:
+        with open(os.path.join(DUMP["dir"], "%d-%03d-%s.bin" % (conn, n, side)), "wb") as f:
+            f.write(bytes(data))
+
+
 def pump(client, server, mode, deadline):
     t = Tamper(mode)
+    DUMP["conn"] += 1
+    conn, n = DUMP["conn"], 0
     close_after = int(mode.split(":", 1)[1]) if mode.startswith("close-after:") else None
     socks = [client, server]
     try:
@@ -143,12 +157,17 @@ def pump(client, server, mode, deadline):
                 f = read_frame(s)
                 if f is None:
                     return
+                n += 1
                 if s is client:
-                    send_frame(server, t.from_client(f))
+                    f = t.from_client(f)
+                    dump(conn, n, "c", f)
+                    send_frame(server, f)
                 else:
                     if close_after is not None and t.server_frames >= close_after:
                         return
-                    send_frame(client, t.from_server(f))
+                    f = t.from_server(f)
+                    dump(conn, n, "s", f)
+                    send_frame(client, f)
     except OSError:
         return
     finally:
@@ -165,7 +184,9 @@ def main():
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--mode", default="pass")
     ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--dump")
     a = ap.parse_args()
+    DUMP["dir"] = a.dump
     if not (a.target_host.startswith("127.") or a.target_host == "::1"):
         sys.exit("smbtamper: only loopback targets are allowed")
     lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
