@@ -694,7 +694,7 @@ int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 		if (c->inflight == 0) {
 			pthread_mutex_unlock(&c->lock);
 			ret = -EAGAIN;
-			log_err("the server granted no credits: it lets smbfuse send no more requests");
+			log_debug("the server granted no credits and nothing is in flight");
 			goto out_nolock;
 		}
 		ts = ms_to_timespec(w.deadline);

@@ -93,6 +93,9 @@ static int call1(struct setup *st, struct wr *w, struct conn_msg *rsp, const cha
 	if (ret) {
 		if (ret == -ETIMEDOUT)
 			seterr(st->err, "the server did not answer %s within the timeout", what);
+		else if (ret == -EAGAIN)
+			seterr(st->err, "%s cannot be sent: the server granted no credits, so it allows "
+			       "no more requests", what);
 		else
 			seterr(st->err, "%s failed: %s", what,
 			       *conn_error(st->s->conn) ? conn_error(st->s->conn) : strerror(-ret));

@@ -62,6 +62,7 @@ for config in default smb30; do
 	fi
 	check "$config: connection closed after NEGOTIATE" tampered close-after:1 "closed the connection"
 	check "$config: connection closed mid SESSION_SETUP" tampered close-after:2 "closed the connection"
+	check "$config: server grants no credits" tampered zero-credits "granted no credits"
 	rig_stop
 done
 

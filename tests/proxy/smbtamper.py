@@ -22,6 +22,7 @@ Modes (each acts on the first matching message of each connection):
   flip-signed:CMD      flip the last byte of the first signed response to
                        command CMD (a number, e.g. 8 for READ, 3 TREE_CONNECT)
   close-after:N        close both sides after forwarding N server frames
+  zero-credits         grant no credits in any response after NEGOTIATE
 
 --dump DIR writes every frame as forwarded, as DIR/<conn>-<n>-<c|s>.bin
 (c: from the client, s: from the server), for making golden test data.
@@ -127,6 +128,8 @@ class Tamper:
                 hdr[48:64] = bytes(16)
                 f = hdr + struct.pack("<HBBI", 9, 0, 0, 0) + b"\0"
                 self.done = True
+        if m == "zero-credits" and cmd != NEGOTIATE:
+            struct.pack_into("<H", f, 14, 0)
         if m.startswith("flip-signed:") and not self.done:
             want = int(m.split(":", 1)[1], 0)
             if cmd == want and flags & FLAGS_SIGNED:
