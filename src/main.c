@@ -1,12 +1,28 @@
 /*
- * main.c - smbfuse's entry point: command line -> options -> probe or mount.
+ * main.c - smbfuse's entry point: command line -> options -> probe, or
+ * connect and mount.
+ *
+ * Mounting daemonizes only once the share is mounted, so that a script
+ * can rely on the mount being there when the command returns: the parent
+ * waits on a pipe for the child's verdict and exits with it.  The child
+ * connects after the fork, because threads do not survive one.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "fs.h"
 #include "log.h"
 #include "opts.h"
 #include "probe.h"
@@ -28,6 +44,237 @@ static void usage(FILE *f)
 "  -V, --version  show the version and exit\n"
 "\n"
 "See smbfuse(1) for the options and examples.\n");
+}
+
+/* Ask for the password on the terminal, without echo. */
+static int prompt_password(struct options *o)
+{
+	struct termios old, quiet;
+	char buf[512];
+	FILE *tty;
+	size_t n;
+	int ret = -ENOTTY;
+
+	tty = fopen("/dev/tty", "r+");
+	if (!tty)
+		return ret;
+	fprintf(tty, "Password for %s@//%s/%s: ", o->user ? o->user : "", o->host, o->share);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	if (fgets(buf, sizeof(buf), tty)) {
+		n = strcspn(buf, "\r\n");
+		buf[n] = '\0';
+		free(o->password);
+		o->password = strdup(buf);
+		o->password_given = o->password != NULL;
+		ret = o->password ? 0 : -ENOMEM;
+	}
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ret;
+}
+
+/* The mount point must be a directory, and empty unless -o nonempty. */
+static int check_mountpoint(const char *mp, bool nonempty)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (stat(mp, &st) != 0) {
+		log_err("mount point %s: %s", mp, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_err("mount point %s is not a directory", mp);
+		return -1;
+	}
+	if (nonempty)
+		return 0;
+	d = opendir(mp);
+	if (!d)
+		return 0;	/* cannot look: let the mount decide */
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			closedir(d);
+			log_err("mount point %s is not empty (its files would be hidden); "
+				"use -o nonempty to mount over them anyway", mp);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Tell the waiting parent how the mount went (once). */
+static void report(int *fd, char status)
+{
+	if (*fd >= 0) {
+		if (write(*fd, &status, 1) != 1)
+			log_debug("the parent is gone");
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void detach_stdio(void);
+
+/* fs_init: the kernel has answered, the mount is live.  A daemon lets go
+ * of the terminal only now, so that anything going wrong before reaches
+ * the user. */
+static void mount_ready(struct fs_config *cfg)
+{
+	if (cfg->ready_fd >= 0) {
+		report(&cfg->ready_fd, 0);
+		detach_stdio();
+	}
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static int mount_and_serve(struct options *o, const char *mountpoint)
+{
+	struct client_opts co = { 0 };
+	struct fs_config cfg = { 0 };
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *loop = NULL;
+	struct fuse *fuse = NULL;
+	struct client *c = NULL;
+	char err[SESSION_ERRLEN], fsopts[1200];
+	int pfd[2] = { -1, -1 }, ret = 1;
+	bool mounted = false;
+	pid_t pid;
+	char status;
+
+	if (check_mountpoint(mountpoint, o->nonempty))
+		return 1;
+	if (!o->foreground) {
+		if (pipe(pfd) != 0) {
+			log_err("pipe: %s", strerror(errno));
+			return 1;
+		}
+		pid = fork();
+		if (pid < 0) {
+			log_err("fork: %s", strerror(errno));
+			return 1;
+		}
+		if (pid > 0) {
+			/* The parent: wait for the verdict (EOF means the child
+			 * died, having said why on stderr). */
+			close(pfd[1]);
+			if (read(pfd[0], &status, 1) != 1)
+				status = 1;
+			if (status != 0)
+				waitpid(pid, NULL, 0);
+			return status ? 1 : 0;
+		}
+		close(pfd[0]);
+		setsid();
+	}
+
+	opts_to_session(o, &co.session);
+	co.prefix = o->path;
+	co.attr.uid = o->uid;
+	co.attr.gid = o->gid;
+	co.attr.file_mode = o->file_mode;
+	co.attr.dir_mode = o->dir_mode;
+	co.actimeo_ms = (int)(o->actimeo_s * 1000);
+	if (client_open(&co, &c, err) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	/* The password is not needed any more (no reconnect yet). */
+	if (o->password)
+		OPENSSL_cleanse(o->password, strlen(o->password));
+
+	cfg.client = c;
+	cfg.actimeo_s = o->actimeo_s;
+	cfg.cache = (enum cache_mode)o->cache;
+	cfg.ignore_chown = o->ignore_chown;
+	cfg.max_io = 1024 * 1024;
+	cfg.ready = mount_ready;
+	cfg.ready_fd = -1;
+	if (o->rsize && o->rsize < cfg.max_io)
+		cfg.max_io = o->rsize;
+	if (o->wsize && o->wsize < cfg.max_io)
+		cfg.max_io = o->wsize;
+
+	snprintf(fsopts, sizeof(fsopts), "fsname=//%s/%s,subtype=smbfuse,max_read=%u%s%s%s%s",
+		 o->host, o->share, cfg.max_io, o->allow_other ? ",allow_other" : "",
+		 o->allow_root ? ",allow_root" : "",
+		 o->default_permissions ? ",default_permissions" : "", o->ro ? ",ro" : "");
+	if (fuse_opt_add_arg(&args, "smbfuse") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, fsopts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		log_err("out of memory");
+		goto out;
+	}
+	fuse = fuse_new(&args, &fs_ops, sizeof(fs_ops), &cfg);
+	if (!fuse) {
+		log_err("cannot set up FUSE (see the message above)");
+		goto out;
+	}
+	if (fuse_mount(fuse, mountpoint) != 0) {
+		if (access("/dev/fuse", F_OK) != 0)
+			log_err("FUSE is not available: /dev/fuse is missing (load the fuse module, "
+				"or install fuse3)");
+		else if (o->allow_other && getuid() != 0)
+			log_err("cannot mount %s: allow_other needs 'user_allow_other' in "
+				"/etc/fuse.conf for ordinary users", mountpoint);
+		else
+			log_err("cannot mount on %s (see the message above)", mountpoint);
+		goto out;
+	}
+	mounted = true;
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+		log_err("cannot set signal handlers");
+		goto out;
+	}
+	if (!o->foreground) {
+		/* The parent hears "mounted" from fs_init, once the kernel
+		 * has talked to us. */
+		cfg.ready_fd = pfd[1];
+		pfd[1] = -1;
+		if (chdir("/") != 0)
+			log_debug("chdir /: %s", strerror(errno));
+		log_to_syslog("smbfuse");
+	}
+	loop = fuse_loop_cfg_create();
+	/* Each thread waits for one SMB2 request: the thread count is the
+	 * number of requests that can be in flight. */
+	fuse_loop_cfg_set_max_threads(loop, 64);
+	fuse_loop_cfg_set_idle_threads(loop, 16);
+	ret = fuse_loop_mt(fuse, loop) ? 1 : 0;
+	report(&cfg.ready_fd, 1);
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out:
+	report(&pfd[1], 1);
+	if (loop)
+		fuse_loop_cfg_destroy(loop);
+	if (fuse) {
+		if (mounted)
+			fuse_unmount(fuse);
+		fuse_destroy(fuse);
+	}
+	fuse_opt_free_args(&args);
+	client_close(c);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -53,9 +300,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--probe")) {
 			probe = true;
 		} else if (!strcmp(a, "-d")) {
-			log_set_level(LOG_LVL_DEBUG);
+			o.debug = true;
+			o.foreground = true;
 		} else if (!strcmp(a, "-f")) {
-			/* foreground: the only mode until mounting exists */
+			o.foreground = true;
 		} else if (!strncmp(a, "-o", 2)) {
 			const char *optstr = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
 
@@ -83,6 +331,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Before anything can fork or show up in ps. */
+	opts_scrub_argv(argc, argv);
+	if (o.debug)
+		log_set_level(LOG_LVL_DEBUG);
 	if (!unc || (!probe && !mountpoint)) {
 		usage(stderr);
 		ret = 2;
@@ -94,13 +346,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	opts_from_env(&o);
-	if (probe) {
-		ret = probe_run(&o, stdout) ? 1 : 0;
+	if (o.sec == SEC_NTLMSSP && !o.password_given && isatty(0) && prompt_password(&o) != 0) {
+		log_err("no password given and none could be read from the terminal");
 		goto out;
 	}
-	log_err("this build cannot mount yet: the file system layer is still being written "
-		"(smbfuse --probe works)");
-	ret = 1;
+	if (probe)
+		ret = probe_run(&o, stdout) ? 1 : 0;
+	else
+		ret = mount_and_serve(&o, mountpoint);
 out:
 	opts_free(&o);
 	return ret;

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +43,11 @@ void opts_init(struct options *o)
 	o->secure_negotiate = true;
 	o->timeout_s = 30;
 	o->echo_interval_s = 60;
+	o->uid = getuid();
+	o->gid = getgid();
+	o->file_mode = 0644;
+	o->dir_mode = 0755;
+	o->actimeo_s = 1.0;
 }
 
 static void wipe_free(char *s)
@@ -297,6 +304,124 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		o->echo_interval_s = (int)x;
 		return 0;
 	}
+	if (key_is(k, kl, "uid") || key_is(k, kl, "gid")) {
+		char name[256];
+		bool is_uid = k[0] == 'u';
+
+		if (!v || vl == 0 || vl >= sizeof(name))
+			return fail(err, -EINVAL, "%.*s= needs a number or a name", (int)kl, k);
+		if (parse_int(v, vl, 0, INT32_MAX, &x) != 0) {
+			memcpy(name, v, vl);
+			name[vl] = '\0';
+			if (is_uid) {
+				struct passwd *pw = getpwnam(name);
+
+				if (!pw)
+					return fail(err, -EINVAL, "uid=%s: no such user", name);
+				x = (long)pw->pw_uid;
+			} else {
+				struct group *gr = getgrnam(name);
+
+				if (!gr)
+					return fail(err, -EINVAL, "gid=%s: no such group", name);
+				x = (long)gr->gr_gid;
+			}
+		}
+		if (is_uid)
+			o->uid = (uid_t)x;
+		else
+			o->gid = (gid_t)x;
+		return 0;
+	}
+	if (key_is(k, kl, "file_mode") || key_is(k, kl, "dir_mode")) {
+		char buf[16];
+
+		if (!v || vl == 0 || vl >= sizeof(buf))
+			return fail(err, -EINVAL, "%.*s= needs an octal mode such as 0644", (int)kl, k);
+		memcpy(buf, v, vl);
+		buf[vl] = '\0';
+		errno = 0;
+		x = strtol(buf, NULL, 8);
+		if (strspn(buf, "01234567") != vl || x > 07777)
+			return fail(err, -EINVAL, "%.*s=%s is not an octal mode such as 0644",
+				    (int)kl, k, buf);
+		if (k[0] == 'f')
+			o->file_mode = (mode_t)x;
+		else
+			o->dir_mode = (mode_t)x;
+		return 0;
+	}
+	if (key_is(k, kl, "actimeo")) {
+		if (!v || parse_int(v, vl, 0, 86400, &x))
+			return fail(err, -EINVAL, "actimeo= needs a number of seconds (0 disables caching)");
+		o->actimeo_s = (double)x;
+		return 0;
+	}
+	if (key_is(k, kl, "cache")) {
+		if (v && vl == 6 && !strncmp(v, "strict", 6))
+			o->cache = 0;
+		else if (v && vl == 5 && !strncmp(v, "loose", 5))
+			o->cache = 1;
+		else if (v && vl == 4 && !strncmp(v, "none", 4))
+			o->cache = 2;
+		else
+			return fail(err, -EINVAL, "cache=%.*s is not one of strict, loose, none",
+				    (int)vl, v ? v : "");
+		return 0;
+	}
+	if (key_is(k, kl, "rsize") || key_is(k, kl, "wsize") || key_is(k, kl, "max_read")) {
+		if (!v || parse_int(v, vl, 4096, 16 * 1024 * 1024, &x))
+			return fail(err, -EINVAL, "%.*s= needs a byte count from 4096 to 16777216",
+				    (int)kl, k);
+		if (k[0] == 'w')
+			o->wsize = (unsigned)x;
+		else
+			o->rsize = (unsigned)x;
+		return 0;
+	}
+	if (key_is(k, kl, "ro")) {
+		o->ro = true;
+		return 0;
+	}
+	if (key_is(k, kl, "rw")) {
+		o->ro = false;
+		return 0;
+	}
+	if (key_is(k, kl, "allow_other")) {
+		o->allow_other = true;
+		return 0;
+	}
+	if (key_is(k, kl, "allow_root")) {
+		o->allow_root = true;
+		return 0;
+	}
+	if (key_is(k, kl, "default_permissions")) {
+		o->default_permissions = true;
+		return 0;
+	}
+	if (key_is(k, kl, "ignore_chown")) {
+		o->ignore_chown = true;
+		return 0;
+	}
+	if (key_is(k, kl, "nonempty")) {
+		o->nonempty = true;
+		return 0;
+	}
+	if (key_is(k, kl, "debug")) {
+		o->debug = true;
+		o->foreground = true;
+		return 0;
+	}
+	/* Accepted for mount.cifs users; smbfuse always behaves this way:
+	 * owners and modes come from uid=/gid=/file_mode=/dir_mode= (SMB
+	 * without POSIX extensions has none), and permission checks are the
+	 * server's unless default_permissions is given. */
+	if (key_is(k, kl, "forceuid") || key_is(k, kl, "forcegid") || key_is(k, kl, "noperm") ||
+	    key_is(k, kl, "nounix") || key_is(k, kl, "noserverino") || key_is(k, kl, "serverino"))
+		return 0;
+	/* Set by smbfuse itself, or by mount.fuse3 on its own. */
+	if (key_is(k, kl, "fsname") || key_is(k, kl, "subtype") || key_is(k, kl, "blkdev"))
+		return 0;
 	if (ignored(k, kl))
 		return 0;
 	return fail(err, -EINVAL, "unknown option '%.*s' (see smbfuse(1) for the list)", (int)kl, k);
@@ -395,6 +520,26 @@ void opts_from_env(struct options *o)
 	if (!o->password_given && p) {
 		set_secret(&o->password, p, strlen(p));
 		o->password_given = true;
+	}
+}
+
+void opts_scrub_argv(int argc, char **argv)
+{
+	char *p, *end;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		for (p = argv[i]; (p = strstr(p, "pass")); p++) {
+			/* "password=" or "pass=", at the start of an option */
+			if (p != argv[i] && p[-1] != ',')
+				continue;
+			end = strchr(p, '=');
+			if (!end || (end - p != 4 && end - p != 8) ||
+			    (end - p == 8 && strncmp(p, "password", 8)))
+				continue;
+			for (end++; *end && *end != ','; end++)
+				*end = '*';
+		}
 	}
 }
 

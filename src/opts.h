@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "session.h"
 
@@ -28,6 +29,19 @@ struct options {
 	bool secure_negotiate;
 	int timeout_s;			/* per request, and to connect */
 	int echo_interval_s;
+	/* mounting */
+	uid_t uid;
+	gid_t gid;
+	mode_t file_mode, dir_mode;
+	double actimeo_s;
+	int cache;			/* enum cache_mode (fs.h) */
+	unsigned rsize, wsize;		/* 0: as negotiated */
+	bool ro;
+	bool allow_other, allow_root, default_permissions;
+	bool ignore_chown;
+	bool nonempty;
+	bool foreground;
+	bool debug;
 };
 
 void opts_init(struct options *o);
@@ -47,6 +61,10 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
 
 /* Take USER / PASSWD from the environment where nothing was given. */
 void opts_from_env(struct options *o);
+
+/* Overwrite password= values in argv, so that /proc/PID/cmdline of the
+ * running daemon shows no secret. */
+void opts_scrub_argv(int argc, char **argv);
 
 /* The session options these translate to (pointers into o). */
 void opts_to_session(const struct options *o, struct session_opts *so);

@@ -158,4 +158,146 @@ struct validate_negotiate_rsp {
 
 int pdu_validate_negotiate_dec(const uint8_t *out, size_t len, struct validate_negotiate_rsp *p);
 
+/* --- FileId ------------------------------------------------------------ */
+
+struct smb2_fid {
+	uint64_t persistent;
+	uint64_t volatile_;
+};
+
+/* The FileId of a related compound request. */
+extern const struct smb2_fid smb2_fid_related;
+
+/* --- 2.2.13 / 2.2.14 CREATE ------------------------------------------ */
+
+struct create_req {
+	uint8_t oplock;			/* SMB2_OPLOCK_LEVEL_* */
+	uint32_t access;
+	uint32_t attributes;
+	uint32_t share;
+	uint32_t disposition;
+	uint32_t options;
+	const char *name;		/* UTF-8, '\'-separated, "" for the root */
+	/* A lease request (oplock == LEASE): RqLs context, version 1. */
+	const uint8_t *lease_key;	/* 16 bytes, or NULL */
+	uint32_t lease_state;
+};
+
+int pdu_create_enc(struct wr *w, size_t msg_start, const struct create_req *q);
+
+/* The times, sizes and attributes that CREATE, CLOSE with POSTQUERY,
+ * FileNetworkOpenInformation and directory entries all carry. */
+struct smb2_attrs {
+	uint64_t creation_time, access_time, write_time, change_time;
+	uint64_t allocation_size, end_of_file;
+	uint32_t attributes;
+};
+
+struct create_rsp {
+	uint8_t oplock;
+	uint32_t create_action;
+	struct smb2_attrs a;
+	struct smb2_fid fid;
+	bool has_lease;
+	uint32_t lease_state;
+	uint8_t lease_key[16];
+};
+
+int pdu_create_dec(const uint8_t *msg, size_t len, struct create_rsp *p);
+
+/* --- 2.2.15 / 2.2.16 CLOSE ------------------------------------------- */
+
+int pdu_close_enc(struct wr *w, struct smb2_fid fid, uint16_t flags);
+
+struct close_rsp {
+	uint16_t flags;
+	struct smb2_attrs a;		/* valid with SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB */
+};
+
+int pdu_close_dec(const uint8_t *msg, size_t len, struct close_rsp *p);
+
+/* --- 2.2.17 FLUSH, 2.2.19-2.2.22 READ and WRITE ------------------------- */
+
+int pdu_flush_enc(struct wr *w, struct smb2_fid fid);
+
+int pdu_read_enc(struct wr *w, struct smb2_fid fid, uint64_t offset, uint32_t length);
+
+/* The data of a READ response (a pointer into msg). */
+int pdu_read_dec(const uint8_t *msg, size_t len, const uint8_t **data, size_t *n);
+
+/* WRITE request header: the n data bytes follow at the returned offset
+ * (the caller appends or scatters them). */
+int pdu_write_enc(struct wr *w, size_t msg_start, struct smb2_fid fid, uint64_t offset,
+		  const void *data, uint32_t n);
+
+int pdu_write_dec(const uint8_t *msg, size_t len, uint32_t *count);
+
+/* --- 2.2.37-2.2.40 QUERY_INFO, SET_INFO ----------------------------------- */
+
+struct query_info_req {
+	uint8_t info_type;
+	uint8_t info_class;
+	uint32_t output_len;
+	uint32_t additional;
+	struct smb2_fid fid;
+	const uint8_t *input;
+	size_t input_len;
+};
+
+int pdu_query_info_enc(struct wr *w, size_t msg_start, const struct query_info_req *q);
+
+/* The output buffer of a QUERY_INFO response (pointer into msg). */
+int pdu_query_info_dec(const uint8_t *msg, size_t len, const uint8_t **out, size_t *n);
+
+int pdu_set_info_enc(struct wr *w, size_t msg_start, uint8_t info_type, uint8_t info_class,
+		     struct smb2_fid fid, const uint8_t *buf, size_t n);
+
+int pdu_set_info_dec(const uint8_t *msg, size_t len);
+
+/* --- MS-FSCC information structures ------------------------------------- */
+
+/* FileAllInformation (MS-FSCC 2.4.2), the parts smbfuse uses. */
+struct file_all_info {
+	struct smb2_attrs a;
+	uint32_t nlink;
+	bool delete_pending;
+	bool directory;
+	uint64_t index_number;		/* FileInternalInformation */
+	uint32_t ea_size;
+};
+
+int file_all_info_dec(const uint8_t *buf, size_t n, struct file_all_info *f);
+
+/* FileFsFullSizeInformation (MS-FSCC 2.5.4) */
+struct fs_full_size_info {
+	uint64_t total_units, caller_avail_units, actual_avail_units;
+	uint32_t sectors_per_unit, bytes_per_sector;
+};
+
+int fs_full_size_info_dec(const uint8_t *buf, size_t n, struct fs_full_size_info *f);
+
+/* FileRenameInformation / FileLinkInformation, type 2 (MS-FSCC 2.4.37.2):
+ * target name in UTF-8, relative to the share root. */
+int file_rename_info_enc(struct wr *w, bool replace, const char *target);
+
+/* --- 2.2.33 / 2.2.34 QUERY_DIRECTORY -------------------------------------- */
+
+int pdu_query_directory_enc(struct wr *w, size_t msg_start, struct smb2_fid fid,
+			    uint8_t flags, const char *pattern, uint32_t output_len);
+
+int pdu_query_directory_dec(const uint8_t *msg, size_t len, const uint8_t **out, size_t *n);
+
+/* One FileIdFullDirectoryInformation entry (MS-FSCC 2.4.18). */
+struct smb2_dirent {
+	struct smb2_attrs a;
+	uint64_t file_id;		/* the inode number on the server */
+	uint32_t reparse_tag;		/* EaSize holds it for reparse points */
+	const uint8_t *name;		/* UTF-16LE, not terminated */
+	size_t name_len;		/* bytes */
+};
+
+/* Read the next entry of a QUERY_DIRECTORY output buffer: 1 if one was
+ * read, 0 at the end, -EPROTO if malformed.  *pos starts at 0. */
+int dirent_next(const uint8_t *buf, size_t n, size_t *pos, struct smb2_dirent *e);
+
 #endif

@@ -110,4 +110,104 @@
 #define FSCTL_SET_SPARSE			0x000900C4u
 #define FSCTL_SET_ZERO_DATA			0x000980C8u
 
+/* 2.2.13 CREATE */
+#define SMB2_OPLOCK_LEVEL_NONE		0x00
+#define SMB2_OPLOCK_LEVEL_II		0x01
+#define SMB2_OPLOCK_LEVEL_EXCLUSIVE	0x08
+#define SMB2_OPLOCK_LEVEL_BATCH		0x09
+#define SMB2_OPLOCK_LEVEL_LEASE		0xFF
+#define SMB2_IMPERSONATION_IMPERSONATION 0x00000002u
+
+/* Access mask (MS-SMB2 2.2.13.1.1) */
+#define FILE_READ_DATA			0x00000001u
+#define FILE_WRITE_DATA			0x00000002u
+#define FILE_APPEND_DATA		0x00000004u
+#define FILE_READ_EA			0x00000008u
+#define FILE_WRITE_EA			0x00000010u
+#define FILE_EXECUTE			0x00000020u
+#define FILE_DELETE_CHILD		0x00000040u
+#define FILE_READ_ATTRIBUTES		0x00000080u
+#define FILE_WRITE_ATTRIBUTES		0x00000100u
+#define DELETE				0x00010000u
+#define READ_CONTROL			0x00020000u
+#define SYNCHRONIZE			0x00100000u
+#define MAXIMUM_ALLOWED			0x02000000u
+
+/* File attributes (MS-FSCC 2.6) */
+#define FILE_ATTRIBUTE_READONLY		0x00000001u
+#define FILE_ATTRIBUTE_HIDDEN		0x00000002u
+#define FILE_ATTRIBUTE_SYSTEM		0x00000004u
+#define FILE_ATTRIBUTE_DIRECTORY	0x00000010u
+#define FILE_ATTRIBUTE_ARCHIVE		0x00000020u
+#define FILE_ATTRIBUTE_NORMAL		0x00000080u
+#define FILE_ATTRIBUTE_SPARSE_FILE	0x00000200u
+#define FILE_ATTRIBUTE_REPARSE_POINT	0x00000400u
+
+#define FILE_SHARE_READ			0x00000001u
+#define FILE_SHARE_WRITE		0x00000002u
+#define FILE_SHARE_DELETE		0x00000004u
+
+#define FILE_SUPERSEDE			0
+#define FILE_OPEN			1
+#define FILE_CREATE			2
+#define FILE_OPEN_IF			3
+#define FILE_OVERWRITE			4
+#define FILE_OVERWRITE_IF		5
+
+#define FILE_DIRECTORY_FILE		0x00000001u
+#define FILE_WRITE_THROUGH		0x00000002u
+#define FILE_NON_DIRECTORY_FILE		0x00000040u
+#define FILE_DELETE_ON_CLOSE		0x00001000u
+#define FILE_OPEN_REPARSE_POINT		0x00200000u
+
+/* CreateAction */
+#define FILE_SUPERSEDED			0
+#define FILE_OPENED			1
+#define FILE_CREATED			2
+#define FILE_OVERWRITTEN		3
+
+/* 2.2.15 CLOSE */
+#define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
+
+/* 2.2.33 QUERY_DIRECTORY */
+#define SMB2_RESTART_SCANS		0x01
+#define SMB2_RETURN_SINGLE_ENTRY	0x02
+#define SMB2_INDEX_SPECIFIED		0x04
+#define SMB2_REOPEN			0x10
+
+/* 2.2.37 QUERY_INFO InfoType */
+#define SMB2_0_INFO_FILE		0x01
+#define SMB2_0_INFO_FILESYSTEM		0x02
+#define SMB2_0_INFO_SECURITY		0x03
+
+/* File information classes (MS-FSCC 2.4) */
+#define FileDirectoryInformation	1
+#define FileBasicInformation		4
+#define FileStandardInformation		5
+#define FileInternalInformation		6
+#define FileEaInformation		7
+#define FileRenameInformation		10
+#define FileLinkInformation		11
+#define FileDispositionInformation	13
+#define FileFullEaInformation		15
+#define FileAllInformation		18
+#define FileAllocationInformation	19
+#define FileEndOfFileInformation	20
+#define FileNetworkOpenInformation	34
+#define FileIdBothDirectoryInformation	37
+#define FileIdFullDirectoryInformation	38
+
+/* File system information classes (MS-FSCC 2.5) */
+#define FileFsSizeInformation		3
+#define FileFsAttributeInformation	5
+#define FileFsFullSizeInformation	7
+
+/* Reparse tags (MS-FSCC 2.1.2.1) */
+#define IO_REPARSE_TAG_SYMLINK		0xA000000Cu
+#define IO_REPARSE_TAG_NFS		0x80000014u
+#define SYMLINK_FLAG_RELATIVE		0x00000001u
+
+/* The FileId of a related compound request: "the one CREATE opened". */
+#define SMB2_FILEID_RELATED		0xFFFFFFFFFFFFFFFFull
+
 #endif

@@ -1,0 +1,662 @@
+/*
+ * client.c - the client core: connecting, compounds, paths, stat, open,
+ * read, write, flush, statfs (see client.h).  Namespace changes are in
+ * client_ns.c, directories in client_dir.c, EAs in client_xattr.c,
+ * FSCTL-based verbs in client_ioctl.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+#include "log.h"
+#include "ntstatus.h"
+#include "smb2.h"
+
+/* --- compounds ------------------------------------------------------------ */
+
+void chain_init(struct chain *ch, struct client *c)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->c = c;
+	wr_init(&ch->w);
+}
+
+void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge)
+{
+	struct smb2_hdr h;
+
+	if (ch->n == CONN_MAX_CHAIN) {
+		ch->w.bad = true;
+		return;
+	}
+	if (ch->n > 0)
+		conn_chain_link(&ch->w, ch->start[ch->n - 1]);
+	session_hdr(ch->c->s, &h, command);
+	h.credit_charge = credit_charge;
+	if (ch->n > 0)
+		h.flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+	ch->start[ch->n++] = ch->w.len;
+	pdu_hdr_enc(&ch->w, &h);
+}
+
+int chain_send(struct chain *ch)
+{
+	int ret;
+
+	if (ch->w.bad)
+		return -ENOMEM;
+	ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
+	if (ret == 0)
+		ch->sent = true;
+	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)
+		ret = -EIO;
+	return ret;
+}
+
+uint32_t chain_status(const struct chain *ch, int i)
+{
+	return le32_get(ch->rsp[i].buf + SMB2_HDR_STATUS);
+}
+
+int chain_errno(const struct chain *ch)
+{
+	int i;
+
+	for (i = 0; i < ch->n; i++)
+		if (chain_status(ch, i) != STATUS_SUCCESS)
+			return client_errno(chain_status(ch, i));
+	return 0;
+}
+
+void chain_free(struct chain *ch)
+{
+	int i;
+
+	for (i = 0; i < CONN_MAX_CHAIN; i++)
+		conn_msg_free(&ch->rsp[i]);
+	wr_free(&ch->w);
+}
+
+uint16_t credit_charge_for(size_t n)
+{
+	return n ? (uint16_t)((n - 1) / 65536 + 1) : 1;
+}
+
+int chain_create(struct chain *ch, const char *smbpath, uint32_t access, uint32_t disposition,
+		 uint32_t options, uint32_t attributes)
+{
+	struct create_req q = {
+		.oplock = SMB2_OPLOCK_LEVEL_NONE,
+		.access = access,
+		.attributes = attributes,
+		.share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+		.disposition = disposition,
+		.options = options,
+		.name = smbpath,
+	};
+
+	chain_next(ch, SMB2_CREATE, 0);
+	return pdu_create_enc(&ch->w, ch->start[ch->n - 1], &q);
+}
+
+int chain_close(struct chain *ch)
+{
+	chain_next(ch, SMB2_CLOSE, 0);
+	return pdu_close_enc(&ch->w, smb2_fid_related, 0);
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+int client_errno(uint32_t status)
+{
+	int err = ntstatus_to_errno(status);
+
+	if (err == -EIO && !ntstatus_lookup(status))
+		log_warn("server returned %s; reporting EIO", ntstatus_name(status));
+	return err;
+}
+
+/* --- paths ----------------------------------------------------------------- */
+
+int smb_path(const struct client *c, const char *path, char **out)
+{
+	size_t plen = strlen(c->prefix), n = strlen(path), i, o = 0;
+	const unsigned char *p = (const unsigned char *)path;
+	char *s;
+
+	*out = NULL;
+	s = malloc(plen + n + 2);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, c->prefix, plen);
+	o = plen;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = p[i];
+
+		if (ch == '/') {
+			/* collapse "//" and drop the leading one when there is
+			 * no prefix */
+			if (o == 0 || s[o - 1] == '\\')
+				continue;
+			s[o++] = '\\';
+			continue;
+		}
+		if (ch < 0x20 || ch == '\\' || ch == ':' || ch == '*' || ch == '?' ||
+		    ch == '"' || ch == '<' || ch == '>' || ch == '|') {
+			free(s);
+			return -EINVAL;
+		}
+		s[o++] = (char)ch;
+	}
+	if (o > plen && s[o - 1] == '\\')
+		o--;
+	s[o] = '\0';
+	*out = s;
+	return 0;
+}
+
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+void forget_with_parent(struct client *c, const char *path)
+{
+	char *parent = parent_of(path);
+
+	attrcache_forget(c->cache, path);
+	if (parent) {
+		attrcache_forget(c->cache, parent);
+		free(parent);
+	}
+}
+
+void client_forget(struct client *c, const char *path)
+{
+	attrcache_forget(c->cache, path);
+}
+
+/* --- open / close the client ---------------------------------------------- */
+
+struct session *client_session(struct client *c)
+{
+	return c->s;
+}
+
+int client_open(const struct client_opts *o, struct client **out, char err[SESSION_ERRLEN])
+{
+	struct client *c;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = o->attr;
+	c->prefix = strdup(o->prefix ? o->prefix : "");
+	c->cache = attrcache_new(o->actimeo_ms);
+	if (!c->prefix || !c->cache) {
+		ret = -ENOMEM;
+		snprintf(err, SESSION_ERRLEN, "out of memory");
+		goto fail;
+	}
+	ret = session_open(&o->session, &c->s, err);
+	if (ret)
+		goto fail;
+	if (c->cfg.blksize == 0)
+		c->cfg.blksize = (blksize_t)(c->s->max_read < 1048576 ? c->s->max_read : 1048576);
+	/* The mount root must exist and be a directory. */
+	ret = client_stat(c, "/", &st);
+	if (ret == 0 && !S_ISDIR(st.st_mode))
+		ret = -ENOTDIR;
+	if (ret) {
+		snprintf(err, SESSION_ERRLEN, "path '%s' in share '%s': %s", c->prefix,
+			 o->session.share, strerror(-ret));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	client_close(c);
+	return ret;
+}
+
+void client_close(struct client *c)
+{
+	if (!c)
+		return;
+	session_close(c->s);
+	attrcache_free(c->cache);
+	free(c->prefix);
+	free(c);
+}
+
+/* --- stat -------------------------------------------------------------------- */
+
+/* One round trip: CREATE (the link itself, not what it points to) +
+ * QUERY_INFO FileAllInformation + CLOSE. */
+static int stat_smb(struct client *c, const char *smbpath, struct stat *st, uint32_t *attrs)
+{
+	struct query_info_req q = {
+		.info_type = SMB2_0_INFO_FILE,
+		.info_class = FileAllInformation,
+		.output_len = 4096,
+		.fid = smb2_fid_related,
+	};
+	struct file_all_info fa;
+	struct chain ch;
+	const uint8_t *out;
+	size_t n;
+	uint32_t tag = 0;
+	int ret;
+
+	chain_init(&ch, c);
+	ret = chain_create(&ch, smbpath, FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_OPEN_REPARSE_POINT, 0);
+	if (ret)
+		goto out;
+	chain_next(&ch, SMB2_QUERY_INFO, 0);
+	ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
+	if (ret)
+		goto out;
+	ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	if (chain_status(&ch, 0) != STATUS_SUCCESS) {
+		ret = client_errno(chain_status(&ch, 0));
+		goto out;
+	}
+	ret = chain_status(&ch, 1) == STATUS_SUCCESS || chain_status(&ch, 1) == STATUS_BUFFER_OVERFLOW ?
+		0 : client_errno(chain_status(&ch, 1));
+	if (ret)
+		goto out;
+	if (pdu_query_info_dec(ch.rsp[1].buf, ch.rsp[1].len, &out, &n) != 0 ||
+	    file_all_info_dec(out, n, &fa) != 0) {
+		ret = -EIO;
+		goto out;
+	}
+	if (fa.a.attributes & FILE_ATTRIBUTE_REPARSE_POINT)
+		tag = IO_REPARSE_TAG_SYMLINK;	/* refined by readlink; see client_ns.c */
+	attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, tag, st);
+	if (attrs)
+		*attrs = fa.a.attributes;
+out:
+	chain_free(&ch);
+	return ret;
+}
+
+int client_stat(struct client *c, const char *path, struct stat *st)
+{
+	char *sp;
+	int ret;
+
+	if (attrcache_get(c->cache, path, st))
+		return 0;
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	ret = stat_smb(c, sp, st, NULL);
+	free(sp);
+	if (ret == 0)
+		attrcache_put(c->cache, path, st);
+	return ret;
+}
+
+/* QUERY_INFO on an open handle. */
+static int query_handle(struct client *c, struct smb2_fid fid, uint8_t type, uint8_t cls,
+			uint32_t outlen, struct conn_msg *rsp, const uint8_t **out, size_t *n)
+{
+	struct query_info_req q = {
+		.info_type = type, .info_class = cls, .output_len = outlen, .fid = fid,
+	};
+	struct chain ch;
+	uint32_t st;
+	int ret;
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_QUERY_INFO, 0);
+	ret = pdu_query_info_enc(&ch.w, 0, &q);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	st = chain_status(&ch, 0);
+	if (st != STATUS_SUCCESS && st != STATUS_BUFFER_OVERFLOW) {
+		ret = client_errno(st);
+		goto out;
+	}
+	if (pdu_query_info_dec(ch.rsp[0].buf, ch.rsp[0].len, out, n) != 0) {
+		ret = -EIO;
+		goto out;
+	}
+	/* Hand the message to the caller: out points into it. */
+	*rsp = ch.rsp[0];
+	ch.rsp[0].buf = NULL;
+out:
+	chain_free(&ch);
+	return ret;
+}
+
+int client_fstat(struct client *c, struct client_file *f, struct stat *st)
+{
+	struct file_all_info fa;
+	struct conn_msg rsp = { 0 };
+	const uint8_t *out;
+	size_t n;
+	int ret;
+
+	ret = query_handle(c, f->fid, SMB2_0_INFO_FILE, FileAllInformation, 4096, &rsp, &out, &n);
+	if (ret)
+		return ret;
+	ret = file_all_info_dec(out, n, &fa) ? -EIO : 0;
+	if (!ret) {
+		attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, 0, st);
+		attrcache_put(c->cache, f->path, st);
+	}
+	conn_msg_free(&rsp);
+	return ret;
+}
+
+/* --- open / close files ---------------------------------------------------- */
+
+static int close_fid(struct client *c, struct smb2_fid fid)
+{
+	struct chain ch;
+	int ret;
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_CLOSE, 0);
+	ret = pdu_close_enc(&ch.w, fid, 0);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	chain_free(&ch);
+	return ret;
+}
+
+static uint32_t access_for(int flags)
+{
+	uint32_t read = FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | SYNCHRONIZE;
+	uint32_t write = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES |
+			 FILE_WRITE_EA | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		/* The kernel's page cache may read around a write: ask for
+		 * read access too (the caller retries without it). */
+		return write | FILE_READ_DATA;
+	case O_RDWR:
+		return read | write;
+	default:
+		return read;
+	}
+}
+
+static uint32_t disposition_for(int flags)
+{
+	if ((flags & O_CREAT) && (flags & O_EXCL))
+		return FILE_CREATE;
+	if (flags & O_CREAT)
+		return (flags & O_TRUNC) ? FILE_OVERWRITE_IF : FILE_OPEN_IF;
+	return (flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
+}
+
+static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t disposition,
+		     uint32_t options, uint32_t attributes, struct create_rsp *p)
+{
+	struct chain ch;
+	int ret;
+
+	chain_init(&ch, c);
+	ret = chain_create(&ch, sp, access, disposition, options, attributes);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	if (!ret && pdu_create_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0)
+		ret = -EIO;
+	chain_free(&ch);
+	return ret;
+}
+
+int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
+		     struct client_file **out, struct stat *st)
+{
+	struct create_rsp p;
+	struct client_file *f;
+	uint32_t access = access_for(flags), attrs = 0, options = 0;
+	char *sp;
+	int ret;
+
+	*out = NULL;
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	if (flags & O_DIRECTORY)
+		options |= FILE_DIRECTORY_FILE;
+	if ((flags & O_CREAT) && !(mode & 0222))
+		attrs = FILE_ATTRIBUTE_READONLY;
+	if (flags & (O_SYNC | O_DSYNC))
+		options |= FILE_WRITE_THROUGH;
+	ret = open_once(c, sp, access, disposition_for(flags), options, attrs, &p);
+	if (ret == -EACCES && (flags & O_ACCMODE) == O_WRONLY)
+		ret = open_once(c, sp, access & ~FILE_READ_DATA, disposition_for(flags), options,
+				attrs, &p);
+	free(sp);
+	if (ret)
+		return ret;
+	if (flags & (O_CREAT | O_TRUNC))
+		forget_with_parent(c, path);
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		close_fid(c, p.fid);	/* do not leak the server's handle */
+		return -ENOMEM;
+	}
+	f->fid = p.fid;
+	f->is_dir = (p.a.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+	f->writable = (flags & O_ACCMODE) != O_RDONLY;
+	if (st) {
+		/* CREATE returned everything but the inode number and the
+		 * link count: take those from the cache or a fresh query. */
+		struct stat cached;
+
+		if (attrcache_get(c->cache, path, &cached)) {
+			attr_to_stat(&c->cfg, &p.a, cached.st_ino, (uint32_t)cached.st_nlink, 0, st);
+			attrcache_put(c->cache, path, st);
+		} else {
+			ret = client_fstat(c, f, st);
+			if (ret) {
+				client_close_file(c, f);
+				return ret;
+			}
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+int client_close_file(struct client *c, struct client_file *f)
+{
+	int ret = close_fid(c, f->fid);
+
+	if (f->writable)
+		/* The server set the final times and size at close. */
+		attrcache_forget(c->cache, f->path);
+	free(f->path);
+	free(f);
+	return ret;
+}
+
+/* --- data -------------------------------------------------------------------- */
+
+/* One READ of at most the negotiated size. */
+static ssize_t read_once(struct client *c, struct client_file *f, void *buf, size_t size,
+			 off_t off)
+{
+	struct chain ch;
+	const uint8_t *data;
+	size_t n;
+	uint32_t st;
+	ssize_t ret;
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_READ, credit_charge_for(size));
+	ret = pdu_read_enc(&ch.w, f->fid, (uint64_t)off, (uint32_t)size);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	st = chain_status(&ch, 0);
+	if (st == STATUS_END_OF_FILE) {
+		ret = 0;
+		goto out;
+	}
+	if (st != STATUS_SUCCESS) {
+		ret = client_errno(st);
+		goto out;
+	}
+	if (pdu_read_dec(ch.rsp[0].buf, ch.rsp[0].len, &data, &n) != 0 || n > size) {
+		ret = -EIO;
+		goto out;
+	}
+	memcpy(buf, data, n);
+	ret = (ssize_t)n;
+out:
+	chain_free(&ch);
+	return ret;
+}
+
+ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t size, off_t off)
+{
+	size_t done = 0, chunk;
+	ssize_t n;
+
+	while (done < size) {
+		chunk = size - done < c->s->max_read ? size - done : c->s->max_read;
+		n = read_once(c, f, (uint8_t *)buf + done, chunk, off + (off_t)done);
+		if (n < 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+		if ((size_t)n < chunk)
+			break;		/* end of file */
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t write_once(struct client *c, struct client_file *f, const void *buf, size_t size,
+			  off_t off)
+{
+	struct chain ch;
+	uint32_t count;
+	ssize_t ret;
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_WRITE, credit_charge_for(size));
+	ret = pdu_write_enc(&ch.w, 0, f->fid, (uint64_t)off, buf, (uint32_t)size);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	if (!ret)
+		ret = pdu_write_dec(ch.rsp[0].buf, ch.rsp[0].len, &count) || count > size ? -EIO :
+			(ssize_t)count;
+	chain_free(&ch);
+	return ret;
+}
+
+ssize_t client_write(struct client *c, struct client_file *f, const void *buf, size_t size,
+		     off_t off)
+{
+	size_t done = 0, chunk;
+	ssize_t n;
+
+	while (done < size) {
+		chunk = size - done < c->s->max_write ? size - done : c->s->max_write;
+		n = write_once(c, f, (const uint8_t *)buf + done, chunk, off + (off_t)done);
+		if (n < 0)
+			return done ? (ssize_t)done : n;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	attrcache_forget(c->cache, f->path);
+	return (ssize_t)done;
+}
+
+int client_flush(struct client *c, struct client_file *f)
+{
+	struct chain ch;
+	int ret;
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_FLUSH, 0);
+	ret = pdu_flush_enc(&ch.w, f->fid);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	chain_free(&ch);
+	return ret;
+}
+
+/* --- statfs -------------------------------------------------------------------- */
+
+int client_statfs(struct client *c, struct statvfs *sv)
+{
+	struct query_info_req q = {
+		.info_type = SMB2_0_INFO_FILESYSTEM,
+		.info_class = FileFsFullSizeInformation,
+		.output_len = 64,
+		.fid = smb2_fid_related,
+	};
+	struct fs_full_size_info fs;
+	struct chain ch;
+	const uint8_t *out;
+	size_t n;
+	int ret;
+
+	chain_init(&ch, c);
+	ret = chain_create(&ch, c->prefix, FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_DIRECTORY_FILE, 0);
+	if (ret)
+		goto out;
+	chain_next(&ch, SMB2_QUERY_INFO, 0);
+	ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	if (ret)
+		goto out;
+	if (pdu_query_info_dec(ch.rsp[1].buf, ch.rsp[1].len, &out, &n) != 0 ||
+	    fs_full_size_info_dec(out, n, &fs) != 0) {
+		ret = -EIO;
+		goto out;
+	}
+	memset(sv, 0, sizeof(*sv));
+	sv->f_bsize = (unsigned long)fs.sectors_per_unit * fs.bytes_per_sector;
+	if (sv->f_bsize == 0)
+		sv->f_bsize = 4096;
+	sv->f_frsize = sv->f_bsize;
+	sv->f_blocks = fs.total_units;
+	sv->f_bfree = fs.actual_avail_units;
+	sv->f_bavail = fs.caller_avail_units;
+	sv->f_namemax = 255;
+out:
+	chain_free(&ch);
+	return ret;
+}

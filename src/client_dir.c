@@ -1,0 +1,144 @@
+/*
+ * client_dir.c - directory listing: CREATE + QUERY_DIRECTORY in one
+ * compound, more QUERY_DIRECTORY until STATUS_NO_MORE_FILES, CLOSE.
+ * Every entry's attributes come with it (FileIdFullDirectoryInformation)
+ * and go into the attribute cache, so an "ls -l" costs about one round
+ * trip per buffer of entries, not one per file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+#include "log.h"
+#include "ntstatus.h"
+#include "smb2.h"
+#include "utf16.h"
+
+/* How much directory data one QUERY_DIRECTORY asks for. */
+#define DIR_BUFFER (1024 * 1024)
+
+struct listing {
+	struct client *c;
+	const char *path;		/* the directory's FUSE path */
+	client_dir_fn fn;
+	void *arg;
+	int stop;			/* what fn returned, if non-zero */
+};
+
+/* Hand every entry of one output buffer to the callback. */
+static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
+{
+	struct smb2_dirent e;
+	struct stat st;
+	size_t pos = 0, plen = strlen(l->path);
+	char *name, *full;
+	long nl;
+	int ret;
+
+	while ((ret = dirent_next(buf, n, &pos, &e)) == 1) {
+		nl = utf16_to_utf8(e.name, e.name_len, &name);
+		if (nl < 0) {
+			log_warn("skipping a directory entry in %s whose name is not valid UTF-16",
+				 l->path);
+			continue;
+		}
+		attr_to_stat(&l->c->cfg, &e.a, e.file_id, 1, e.reparse_tag, &st);
+		if (strcmp(name, ".") && strcmp(name, "..")) {
+			full = malloc(plen + (size_t)nl + 2);
+			if (full) {
+				memcpy(full, l->path, plen);
+				if (plen == 0 || l->path[plen - 1] != '/')
+					full[plen++] = '/';
+				memcpy(full + plen, name, (size_t)nl + 1);
+				attrcache_put(l->c->cache, full, &st);
+				free(full);
+				plen = strlen(l->path);
+			}
+		}
+		l->stop = l->fn(l->arg, name, &st);
+		free(name);
+		if (l->stop)
+			return 0;
+	}
+	return ret < 0 ? -EIO : 0;
+}
+
+/* Append a QUERY_DIRECTORY to a chain. */
+static int chain_query_dir(struct chain *ch, struct smb2_fid fid, uint8_t flags, uint32_t outlen)
+{
+	chain_next(ch, SMB2_QUERY_DIRECTORY, credit_charge_for(outlen));
+	return pdu_query_directory_enc(&ch->w, ch->start[ch->n - 1], fid, flags, "*", outlen);
+}
+
+/* Decode one QUERY_DIRECTORY response: 1 more may follow, 0 done. */
+static int take_response(struct listing *l, const struct conn_msg *m)
+{
+	uint32_t status = le32_get(m->buf + SMB2_HDR_STATUS);
+	const uint8_t *out;
+	size_t n;
+	int ret;
+
+	if (status == STATUS_NO_MORE_FILES)
+		return 0;
+	if (status != STATUS_SUCCESS)
+		return client_errno(status);
+	if (pdu_query_directory_dec(m->buf, m->len, &out, &n) != 0)
+		return -EIO;
+	ret = emit_entries(l, out, n);
+	if (ret)
+		return ret;
+	return l->stop ? 0 : 1;
+}
+
+int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
+{
+	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
+	uint32_t outlen = c->s->max_transact < DIR_BUFFER ? c->s->max_transact : DIR_BUFFER;
+	struct create_rsp cr;
+	struct chain ch;
+	char *sp;
+	int ret, more;
+
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	/* Round 1: open the directory and read the first buffer. */
+	chain_init(&ch, c);
+	ret = chain_create(&ch, sp, FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN,
+			   FILE_DIRECTORY_FILE, 0);
+	free(sp);
+	if (!ret)
+		ret = chain_query_dir(&ch, smb2_fid_related, SMB2_RESTART_SCANS, outlen);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret && chain_status(&ch, 0) != STATUS_SUCCESS)
+		ret = client_errno(chain_status(&ch, 0));
+	if (!ret && pdu_create_dec(ch.rsp[0].buf, ch.rsp[0].len, &cr) != 0)
+		ret = -EIO;
+	if (ret) {
+		chain_free(&ch);
+		return ret;
+	}
+	more = take_response(&l, &ch.rsp[1]);
+	chain_free(&ch);
+
+	/* Then one QUERY_DIRECTORY per buffer until the server has no more. */
+	while (more > 0) {
+		chain_init(&ch, c);
+		ret = chain_query_dir(&ch, cr.fid, 0, outlen);
+		if (!ret)
+			ret = chain_send(&ch);
+		more = ret ? ret : take_response(&l, &ch.rsp[0]);
+		chain_free(&ch);
+	}
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_CLOSE, 0);
+	if (pdu_close_enc(&ch.w, cr.fid, 0) == 0)
+		(void)chain_send(&ch);
+	chain_free(&ch);
+	return more < 0 ? more : 0;
+}

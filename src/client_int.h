@@ -1,0 +1,63 @@
+/*
+ * client_int.h - what the client_*.c files share: the client itself, the
+ * compound builder and path conversion.  Not for other layers.
+ */
+#ifndef SMBFUSE_CLIENT_INT_H
+#define SMBFUSE_CLIENT_INT_H
+
+#include "attrcache.h"
+#include "client.h"
+#include "conn.h"
+#include "pdu.h"
+#include "wire.h"
+
+struct client {
+	struct session *s;		/* fixed after client_open */
+	struct attr_cfg cfg;		/* fixed */
+	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
+	struct attrcache *cache;	/* has its own lock */
+};
+
+/*
+ * A compound chain being built: chain_next starts each message (related
+ * to the one before, after the first), the caller appends its body, and
+ * chain_send sends them in one frame and collects every response.
+ */
+struct chain {
+	struct client *c;
+	struct wr w;
+	size_t start[CONN_MAX_CHAIN];
+	int n;
+	struct conn_msg rsp[CONN_MAX_CHAIN];
+	bool sent;
+};
+
+void chain_init(struct chain *ch, struct client *c);
+/* Write the header of the next message; credit_charge 0 means 1. */
+void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge);
+int chain_send(struct chain *ch);
+uint32_t chain_status(const struct chain *ch, int i);
+void chain_free(struct chain *ch);
+
+/* Credits a request moving n payload bytes costs with LARGE_MTU. */
+uint16_t credit_charge_for(size_t n);
+
+/* The first failing status of a chain's responses as an errno (0 if all
+ * succeeded); the CREATE's failure is the one that counts. */
+int chain_errno(const struct chain *ch);
+
+/* FUSE path -> share path ('\\'-separated, below the prefix).  Names
+ * with characters SMB cannot hold ( \ : * ? " < > | or controls) are
+ * -EINVAL; the caller frees *out. */
+int smb_path(const struct client *c, const char *path, char **out);
+
+/* Append a CREATE for path (converted already) to a chain. */
+int chain_create(struct chain *ch, const char *smbpath, uint32_t access, uint32_t disposition,
+		 uint32_t options, uint32_t attributes);
+/* Append a CLOSE of the related handle. */
+int chain_close(struct chain *ch);
+
+/* Forget cached attributes of path and of its parent (whose times change). */
+void forget_with_parent(struct client *c, const char *path);
+
+#endif

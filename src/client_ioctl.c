@@ -1,0 +1,168 @@
+/*
+ * client_ioctl.c - verbs built on FSCTLs: server-side copy
+ * (FSCTL_SRV_REQUEST_RESUME_KEY + FSCTL_SRV_COPYCHUNK_WRITE, MS-SMB2
+ * 2.2.31.1 / 2.2.32.1) and fallocate (FSCTL_SET_ZERO_DATA, allocation
+ * and end-of-file information).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+#include "ntstatus.h"
+#include "smb2.h"
+
+/* Samba's and Windows' defaults: 256 chunks of up to 1 MiB, 16 MiB per
+ * request. */
+#define CHUNK_MAX (1024 * 1024)
+#define CHUNKS_PER_REQUEST 16
+
+/* One IOCTL on an open handle; the response stays in *rsp. */
+static int handle_ioctl(struct client *c, struct smb2_fid fid, uint32_t ctl, const uint8_t *in,
+			size_t inlen, uint32_t max_out, struct conn_msg *rsp, struct ioctl_rsp *p,
+			uint32_t *status)
+{
+	struct ioctl_req q = {
+		.ctl_code = ctl, .input = in, .input_len = inlen, .max_output = max_out,
+		.flags = SMB2_0_IOCTL_IS_FSCTL,
+	};
+	struct chain ch;
+	int ret;
+
+	memcpy(q.file_id, &fid, 16);
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_IOCTL, credit_charge_for(inlen > max_out ? inlen : max_out));
+	ret = pdu_ioctl_enc(&ch.w, 0, &q);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	*status = chain_status(&ch, 0);
+	if (*status != STATUS_SUCCESS) {
+		ret = client_errno(*status);
+		goto out;
+	}
+	if (pdu_ioctl_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0) {
+		ret = -EIO;
+		goto out;
+	}
+	*rsp = ch.rsp[0];
+	ch.rsp[0].buf = NULL;
+out:
+	chain_free(&ch);
+	return ret;
+}
+
+ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in,
+			  struct client_file *out, off_t off_out, size_t len)
+{
+	uint8_t key[24];
+	struct conn_msg rsp = { 0 };
+	struct ioctl_rsp p;
+	struct wr w;
+	uint32_t status;
+	size_t done = 0, batch, chunk;
+	int i, ret;
+
+	ret = handle_ioctl(c, in->fid, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &rsp, &p, &status);
+	if (ret)
+		return ret == -EOPNOTSUPP || ret == -EINVAL ? -EOPNOTSUPP : ret;
+	if (p.output_len < 24) {
+		conn_msg_free(&rsp);
+		return -EIO;
+	}
+	memcpy(key, p.output, 24);
+	conn_msg_free(&rsp);
+
+	while (done < len) {
+		/* MS-SMB2 2.2.31.1 SRV_COPYCHUNK_COPY */
+		wr_init(&w);
+		wr_bytes(&w, key, 24);
+		wr_u32(&w, 0);		/* ChunkCount, patched */
+		wr_u32(&w, 0);
+		batch = 0;
+		for (i = 0; i < CHUNKS_PER_REQUEST && done + batch < len; i++) {
+			chunk = len - done - batch < CHUNK_MAX ? len - done - batch : CHUNK_MAX;
+			wr_u64(&w, (uint64_t)(off_in + (off_t)(done + batch)));
+			wr_u64(&w, (uint64_t)(off_out + (off_t)(done + batch)));
+			wr_u32(&w, (uint32_t)chunk);
+			wr_u32(&w, 0);
+			batch += chunk;
+		}
+		wr_patch_u32(&w, 24, (uint32_t)i);
+		ret = w.bad ? -ENOMEM :
+			handle_ioctl(c, out->fid, FSCTL_SRV_COPYCHUNK_WRITE, w.p, w.len, 12, &rsp, &p,
+				     &status);
+		wr_free(&w);
+		if (ret) {
+			if (done)
+				break;
+			return ret == -EINVAL || ret == -EOPNOTSUPP ? -EOPNOTSUPP : ret;
+		}
+		/* SRV_COPYCHUNK_RESPONSE: ChunksWritten, ChunkBytesWritten,
+		 * TotalBytesWritten */
+		if (p.output_len < 12) {
+			conn_msg_free(&rsp);
+			return done ? (ssize_t)done : -EIO;
+		}
+		chunk = le32_get(p.output + 8);
+		conn_msg_free(&rsp);
+		if (chunk > batch)
+			return -EIO;
+		done += chunk;
+		if (chunk < batch)
+			break;		/* source ended */
+	}
+	attrcache_forget(c->cache, out->path);
+	return (ssize_t)done;
+}
+
+int client_fallocate(struct client *c, struct client_file *f, int mode, off_t off, off_t len)
+{
+	struct conn_msg rsp = { 0 };
+	struct ioctl_rsp p;
+	struct stat st;
+	uint8_t buf[16];
+	uint32_t status;
+	int ret;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+		/* MS-FSCC 2.3.67 FILE_ZERO_DATA_INFORMATION */
+		le64_put(buf, (uint64_t)off);
+		le64_put(buf + 8, (uint64_t)(off + len));
+		ret = handle_ioctl(c, f->fid, FSCTL_SET_ZERO_DATA, buf, 16, 0, &rsp, &p, &status);
+		conn_msg_free(&rsp);
+		attrcache_forget(c->cache, f->path);
+		return ret == -EINVAL ? -EOPNOTSUPP : ret;
+	}
+	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	ret = client_fstat(c, f, &st);
+	if (ret)
+		return ret;
+	if (off + len <= st.st_size)
+		return 0;
+	if (mode == FALLOC_FL_KEEP_SIZE) {
+		/* MS-FSCC 2.4.4 FileAllocationInformation */
+		struct chain ch;
+
+		le64_put(buf, (uint64_t)(off + len));
+		chain_init(&ch, c);
+		chain_next(&ch, SMB2_SET_INFO, 0);
+		ret = pdu_set_info_enc(&ch.w, 0, SMB2_0_INFO_FILE, FileAllocationInformation, f->fid,
+				       buf, 8);
+		if (!ret)
+			ret = chain_send(&ch);
+		if (!ret)
+			ret = chain_errno(&ch);
+		chain_free(&ch);
+		attrcache_forget(c->cache, f->path);
+		return ret;
+	}
+	return client_truncate(c, NULL, f, off + len);
+}

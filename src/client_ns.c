@@ -1,0 +1,480 @@
+/*
+ * client_ns.c - changes to the namespace and to attributes: mkdir, rmdir,
+ * unlink, rename, link, symlink/readlink, truncate, utimens, chmod.  Each
+ * is one compound (CREATE + SET_INFO/IOCTL + CLOSE) where it can be.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client_int.h"
+#include "ntstatus.h"
+#include "smb2.h"
+#include "utf16.h"
+
+/* CREATE + SET_INFO(FILE, cls, buf) + CLOSE on a path.  Returns the
+ * first failing status's errno; *status gets that status. */
+static int path_set_info(struct client *c, const char *sp, uint32_t access, uint32_t options,
+			 uint8_t cls, const uint8_t *buf, size_t n, uint32_t *status)
+{
+	struct chain ch;
+	int ret, i;
+
+	*status = STATUS_SUCCESS;
+	chain_init(&ch, c);
+	ret = chain_create(&ch, sp, access, FILE_OPEN, options, 0);
+	if (ret)
+		goto out;
+	chain_next(&ch, SMB2_SET_INFO, 0);
+	ret = pdu_set_info_enc(&ch.w, ch.start[1], SMB2_0_INFO_FILE, cls, smb2_fid_related, buf, n);
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if (chain_status(&ch, i) != STATUS_SUCCESS) {
+			*status = chain_status(&ch, i);
+			ret = client_errno(*status);
+			break;
+		}
+	}
+out:
+	chain_free(&ch);
+	return ret;
+}
+
+static int handle_set_info(struct client *c, struct smb2_fid fid, uint8_t cls,
+			   const uint8_t *buf, size_t n)
+{
+	struct chain ch;
+	int ret;
+
+	chain_init(&ch, c);
+	chain_next(&ch, SMB2_SET_INFO, 0);
+	ret = pdu_set_info_enc(&ch.w, 0, SMB2_0_INFO_FILE, cls, fid, buf, n);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	chain_free(&ch);
+	return ret;
+}
+
+/* SET_INFO on the open file if there is one, else on the path. */
+static int set_info(struct client *c, const char *path, struct client_file *f, uint32_t access,
+		    uint8_t cls, const uint8_t *buf, size_t n)
+{
+	uint32_t status;
+	char *sp;
+	int ret;
+
+	if (f)
+		ret = handle_set_info(c, f->fid, cls, buf, n);
+	else {
+		ret = smb_path(c, path, &sp);
+		if (ret)
+			return ret;
+		ret = path_set_info(c, sp, access, FILE_OPEN_REPARSE_POINT, cls, buf, n, &status);
+		free(sp);
+	}
+	attrcache_forget(c->cache, path ? path : f->path);
+	return ret;
+}
+
+/* MS-FSCC 2.4.13 FileEndOfFileInformation */
+int client_truncate(struct client *c, const char *path, struct client_file *f, off_t size)
+{
+	uint8_t buf[8];
+
+	if (size < 0)
+		return -EINVAL;
+	le64_put(buf, (uint64_t)size);
+	return set_info(c, path, f, FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES,
+			FileEndOfFileInformation, buf, sizeof(buf));
+}
+
+/* MS-FSCC 2.4.7 FileBasicInformation: a time of 0 means "leave it". */
+static void basic_info(uint8_t buf[40], uint64_t atime, uint64_t mtime, uint32_t attributes)
+{
+	memset(buf, 0, 40);
+	le64_put(buf + 8, atime);
+	le64_put(buf + 16, mtime);
+	le32_put(buf + 32, attributes);
+}
+
+static uint64_t time_arg(const struct timespec *t, uint64_t now)
+{
+	if (t->tv_nsec == UTIME_OMIT)
+		return 0;
+	if (t->tv_nsec == UTIME_NOW)
+		return now;
+	return timespec_to_filetime(t);
+}
+
+int client_utimens(struct client *c, const char *path, struct client_file *f,
+		   const struct timespec times[2])
+{
+	struct timespec now;
+	uint64_t ftnow;
+	uint8_t buf[40];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ftnow = timespec_to_filetime(&now);
+	basic_info(buf, time_arg(&times[0], ftnow), time_arg(&times[1], ftnow), 0);
+	return set_info(c, path, f, FILE_WRITE_ATTRIBUTES, FileBasicInformation, buf, sizeof(buf));
+}
+
+int client_chmod(struct client *c, const char *path, mode_t mode)
+{
+	struct stat st;
+	uint32_t attrs;
+	uint8_t buf[40];
+	int ret;
+
+	ret = client_stat(c, path, &st);
+	if (ret)
+		return ret;
+	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
+		return 0;	/* only files carry a meaningful READONLY */
+	if (!!(st.st_mode & 0200) == !!(mode & 0222))
+		return 0;	/* the write bits already say the same */
+	/* The other attribute bits are not in struct stat: NORMAL clears
+	 * them all, which is what a chmod of a plain file means here
+	 * (ARCHIVE is kept as Windows would set it). */
+	attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE : FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_ARCHIVE;
+	basic_info(buf, 0, 0, attrs);
+	return set_info(c, path, NULL, FILE_WRITE_ATTRIBUTES, FileBasicInformation, buf, sizeof(buf));
+}
+
+int client_mkdir(struct client *c, const char *path, mode_t mode)
+{
+	struct chain ch;
+	char *sp;
+	int ret;
+
+	(void)mode;
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	chain_init(&ch, c);
+	ret = chain_create(&ch, sp, FILE_READ_ATTRIBUTES, FILE_CREATE, FILE_DIRECTORY_FILE, 0);
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (!ret)
+		ret = chain_errno(&ch);
+	chain_free(&ch);
+	free(sp);
+	forget_with_parent(c, path);
+	return ret;
+}
+
+/* Mark a path for deletion: CREATE(DELETE) + SET_INFO(disposition) +
+ * CLOSE.  The server checks emptiness of directories at SET_INFO. */
+static int delete_path(struct client *c, const char *sp, uint32_t options, uint32_t *status)
+{
+	uint8_t yes = 1;
+
+	return path_set_info(c, sp, DELETE | FILE_READ_ATTRIBUTES, options | FILE_OPEN_REPARSE_POINT,
+			     FileDispositionInformation, &yes, 1, status);
+}
+
+/* Clear READONLY so that a POSIX unlink/rename of a read-only file works
+ * (Windows refuses to delete one; POSIX only asks about the directory). */
+static int clear_readonly(struct client *c, const char *sp)
+{
+	uint8_t buf[40];
+	uint32_t status;
+
+	basic_info(buf, 0, 0, FILE_ATTRIBUTE_NORMAL);
+	return path_set_info(c, sp, FILE_WRITE_ATTRIBUTES, FILE_OPEN_REPARSE_POINT,
+			     FileBasicInformation, buf, sizeof(buf), &status);
+}
+
+int client_unlink(struct client *c, const char *path)
+{
+	uint32_t status;
+	char *sp;
+	int ret;
+
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	ret = delete_path(c, sp, FILE_NON_DIRECTORY_FILE, &status);
+	if (status == STATUS_CANNOT_DELETE || status == STATUS_ACCESS_DENIED) {
+		if (clear_readonly(c, sp) == 0)
+			ret = delete_path(c, sp, FILE_NON_DIRECTORY_FILE, &status);
+	}
+	free(sp);
+	forget_with_parent(c, path);
+	return ret;
+}
+
+int client_rmdir(struct client *c, const char *path)
+{
+	uint32_t status;
+	char *sp;
+	int ret;
+
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	if (sp[0] == '\0' || !strcmp(sp, c->prefix)) {
+		free(sp);
+		return -EBUSY;		/* the mount's root */
+	}
+	ret = delete_path(c, sp, FILE_DIRECTORY_FILE, &status);
+	free(sp);
+	forget_with_parent(c, path);
+	return ret;
+}
+
+/* CREATE(from) + SET_INFO(FileRenameInformation or FileLinkInformation) + CLOSE */
+static int rename_or_link(struct client *c, const char *from, const char *to, uint8_t cls,
+			  bool replace, uint32_t *status)
+{
+	struct wr info;
+	char *sf = NULL, *st = NULL;
+	int ret;
+
+	wr_init(&info);
+	ret = smb_path(c, from, &sf);
+	if (!ret)
+		ret = smb_path(c, to, &st);
+	if (!ret)
+		ret = file_rename_info_enc(&info, replace, st);
+	if (!ret)
+		ret = path_set_info(c, sf, cls == FileRenameInformation ? DELETE | FILE_READ_ATTRIBUTES :
+				    FILE_READ_ATTRIBUTES, FILE_OPEN_REPARSE_POINT, cls, info.p, info.len,
+				    status);
+	wr_free(&info);
+	free(sf);
+	free(st);
+	return ret;
+}
+
+int client_rename(struct client *c, const char *from, const char *to, unsigned flags)
+{
+	struct stat sfrom, sto;
+	uint32_t status;
+	int ret;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	ret = rename_or_link(c, from, to, FileRenameInformation, !(flags & RENAME_NOREPLACE), &status);
+	/* POSIX lets a directory replace an empty directory; SMB does not:
+	 * remove the empty target and try again. */
+	if ((status == STATUS_ACCESS_DENIED || status == STATUS_OBJECT_NAME_COLLISION) &&
+	    !(flags & RENAME_NOREPLACE) &&
+	    client_stat(c, from, &sfrom) == 0 && client_stat(c, to, &sto) == 0) {
+		if (S_ISDIR(sfrom.st_mode) && S_ISDIR(sto.st_mode)) {
+			ret = client_rmdir(c, to);
+			if (ret == 0)
+				ret = rename_or_link(c, from, to, FileRenameInformation, true, &status);
+		} else if (S_ISDIR(sto.st_mode)) {
+			ret = -EISDIR;
+		} else if (S_ISDIR(sfrom.st_mode)) {
+			ret = -ENOTDIR;
+		}
+	}
+	attrcache_forget_tree(c->cache, from);
+	attrcache_forget_tree(c->cache, to);
+	forget_with_parent(c, from);
+	forget_with_parent(c, to);
+	return ret;
+}
+
+int client_link(struct client *c, const char *from, const char *to)
+{
+	uint32_t status;
+	int ret = rename_or_link(c, from, to, FileLinkInformation, false, &status);
+
+	if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
+	    status == STATUS_INVALID_INFO_CLASS)
+		ret = -EPERM;	/* link(2): the file system does not do hard links */
+	forget_with_parent(c, from);
+	forget_with_parent(c, to);
+	return ret;
+}
+
+/* --- symlinks: MS-FSCC 2.1.2.4 Symbolic Link Reparse Data Buffer --------- */
+
+#define REPARSE_MAX 16384
+
+/* CREATE(path, OPEN_REPARSE_POINT) + IOCTL(ctl, input) + CLOSE; the
+ * IOCTL response message is handed back in *rsp. */
+static int reparse_ioctl(struct client *c, const char *sp, uint32_t access, uint32_t disposition,
+			 uint32_t ctl, const uint8_t *in, size_t inlen, struct conn_msg *rsp,
+			 uint32_t *status)
+{
+	struct ioctl_req q = {
+		.ctl_code = ctl, .input = in, .input_len = inlen,
+		.max_output = in ? 0 : REPARSE_MAX, .flags = SMB2_0_IOCTL_IS_FSCTL,
+	};
+	struct chain ch;
+	int ret, i;
+
+	*status = STATUS_SUCCESS;
+	memcpy(q.file_id, &smb2_fid_related, 16);
+	chain_init(&ch, c);
+	ret = chain_create(&ch, sp, access, disposition, FILE_OPEN_REPARSE_POINT |
+			   FILE_NON_DIRECTORY_FILE, 0);
+	if (ret)
+		goto out;
+	chain_next(&ch, SMB2_IOCTL, 0);
+	ret = pdu_ioctl_enc(&ch.w, ch.start[1], &q);
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if (chain_status(&ch, i) != STATUS_SUCCESS) {
+			*status = chain_status(&ch, i);
+			ret = client_errno(*status);
+			goto out;
+		}
+	}
+	*rsp = ch.rsp[1];
+	ch.rsp[1].buf = NULL;
+out:
+	chain_free(&ch);
+	return ret;
+}
+
+int client_readlink(struct client *c, const char *path, char *buf, size_t size)
+{
+	struct conn_msg rsp = { 0 };
+	struct ioctl_rsp p;
+	struct rd r, name;
+	uint16_t soff, slen, poff, plen;
+	uint32_t status, flags;
+	char *sp, *s = NULL, *q;
+	long n;
+	int ret;
+
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	ret = reparse_ioctl(c, sp, FILE_READ_ATTRIBUTES, FILE_OPEN, FSCTL_GET_REPARSE_POINT, NULL, 0,
+			    &rsp, &status);
+	free(sp);
+	if (status == STATUS_NOT_A_REPARSE_POINT)
+		return -EINVAL;		/* readlink(2) on something not a link */
+	if (ret)
+		return ret;
+	ret = -EIO;
+	if (pdu_ioctl_dec(rsp.buf, rsp.len, &p) != 0)
+		goto out;
+	rd_init(&r, p.output, p.output_len);
+	if (rd_u32(&r) != IO_REPARSE_TAG_SYMLINK) {
+		ret = -EINVAL;		/* another kind of reparse point */
+		goto out;
+	}
+	rd_skip(&r, 4);			/* ReparseDataLength, Reserved */
+	soff = rd_u16(&r);
+	slen = rd_u16(&r);
+	poff = rd_u16(&r);
+	plen = rd_u16(&r);
+	flags = rd_u32(&r);
+	/* Offsets count from the start of PathBuffer (byte 20).  The print
+	 * name is what the user wrote; fall back to the substitute name. */
+	name = rd_sub(&r, 20 + (plen ? poff : soff), plen ? plen : slen);
+	if (r.bad || (name.len & 1))
+		goto out;
+	n = utf16_to_utf8(name.p, name.len, &s);
+	if (n < 0)
+		goto out;
+	for (q = s; *q; q++)
+		if (*q == '\\')
+			*q = '/';
+	(void)flags;
+	if (size == 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/* FUSE wants it NUL-terminated, truncated if need be. */
+	strncpy(buf, s, size - 1);
+	buf[size - 1] = '\0';
+	ret = 0;
+out:
+	free(s);
+	conn_msg_free(&rsp);
+	return ret;
+}
+
+int client_symlink(struct client *c, const char *target, const char *path)
+{
+	struct conn_msg rsp = { 0 };
+	struct wr w, name;
+	uint32_t status, ustatus;
+	size_t len_at;
+	char *sp, *t, *q;
+	long n;
+	int ret;
+
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	t = strdup(target);
+	if (!t) {
+		free(sp);
+		return -ENOMEM;
+	}
+	for (q = t; *q; q++)
+		if (*q == '/')
+			*q = '\\';
+	wr_init(&w);
+	wr_init(&name);
+	n = utf16_put(&name, t, strlen(t));
+	if (n < 0 || n > 8000) {
+		ret = n < 0 ? (int)n : -ENAMETOOLONG;
+		goto out;
+	}
+	/* Substitute and print names are the same; relative unless the
+	 * target starts with a separator. */
+	wr_u32(&w, IO_REPARSE_TAG_SYMLINK);
+	len_at = w.len;
+	wr_u16(&w, 0);
+	wr_u16(&w, 0);
+	wr_u16(&w, 0);				/* SubstituteNameOffset */
+	wr_u16(&w, (uint16_t)n);
+	wr_u16(&w, (uint16_t)n);		/* PrintNameOffset */
+	wr_u16(&w, (uint16_t)n);
+	wr_u32(&w, target[0] == '/' ? 0 : SYMLINK_FLAG_RELATIVE);
+	wr_bytes(&w, name.p, name.len);
+	wr_bytes(&w, name.p, name.len);
+	wr_patch_u16(&w, len_at, (uint16_t)(w.len - 8));
+	if (w.bad) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = reparse_ioctl(c, sp, FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES |
+			    DELETE, FILE_CREATE, FSCTL_SET_REPARSE_POINT, w.p, w.len, &rsp, &status);
+	if (ret && status != STATUS_OBJECT_NAME_COLLISION) {
+		/* The file may have been created before the server refused
+		 * the reparse data: remove it again. */
+		delete_path(c, sp, FILE_NON_DIRECTORY_FILE, &ustatus);
+		if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
+		    status == STATUS_ACCESS_DENIED || status == STATUS_IO_REPARSE_TAG_NOT_HANDLED ||
+		    status == STATUS_PRIVILEGE_NOT_HELD)
+			ret = -EPERM;	/* symlink(2): not supported here */
+	}
+out:
+	conn_msg_free(&rsp);
+	wr_free(&w);
+	wr_free(&name);
+	free(t);
+	free(sp);
+	forget_with_parent(c, path);
+	return ret;
+}

@@ -1,0 +1,348 @@
+/*
+ * fs.c - FUSE operations (high-level, path-based: SMB2 names files by
+ * path too) mapped onto the client verbs.  Each fs_<op> is thin: the
+ * work and the errno mapping are in client*.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+static struct fs_config *cfg_of(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct client *cl(void)
+{
+	return cfg_of()->client;
+}
+
+static struct client_file *file_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct client_file *)(uintptr_t)fi->fh : NULL;
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
+{
+	struct fs_config *cfg = cfg_of();
+
+	/* Inode numbers are the server's file index (ls -i, hard links). */
+	fc->use_ino = 1;
+	fc->entry_timeout = cfg->actimeo_s;
+	fc->attr_timeout = cfg->actimeo_s;
+	fc->negative_timeout = 0;
+	/* Unlinking an open file renames it to .fuse_hidden* until its last
+	 * close, as POSIX programs expect the name to go away at once. */
+	fc->hard_remove = 0;
+	switch (cfg->cache) {
+	case CACHE_STRICT:
+		/* Keep pages while mtime and size say the file is unchanged. */
+		fc->auto_cache = 1;
+		break;
+	case CACHE_LOOSE:
+		fc->kernel_cache = 1;
+		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+		break;
+	case CACHE_NONE:
+		fc->direct_io = 1;
+		break;
+	}
+	/* Large requests are the whole game (PERF-TARGETS.md). */
+	conn->max_write = cfg->max_io;
+	conn->max_read = cfg->max_io;	/* the same as -o max_read (main.c) */
+	conn->max_readahead = cfg->max_io;
+	conn->max_background = 64;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (cfg->ready)
+		cfg->ready(cfg);
+	return cfg;
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	log_debug("getattr %s", path ? path : "(fh)");
+	if (!path && file_of(fi))
+		return client_fstat(cl(), file_of(fi), st);
+	return client_stat(cl(), path, st);
+}
+
+static int fs_readlink(const char *path, char *buf, size_t size)
+{
+	log_debug("readlink %s", path);
+	return client_readlink(cl(), path, buf, size);
+}
+
+static int fs_mkdir(const char *path, mode_t mode)
+{
+	log_debug("mkdir %s", path);
+	return client_mkdir(cl(), path, mode);
+}
+
+static int fs_unlink(const char *path)
+{
+	log_debug("unlink %s", path);
+	return client_unlink(cl(), path);
+}
+
+static int fs_rmdir(const char *path)
+{
+	log_debug("rmdir %s", path);
+	return client_rmdir(cl(), path);
+}
+
+static int fs_symlink(const char *target, const char *path)
+{
+	log_debug("symlink %s -> %s", path, target);
+	return client_symlink(cl(), target, path);
+}
+
+static int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	log_debug("rename %s -> %s (flags %u)", from, to, flags);
+	return client_rename(cl(), from, to, flags);
+}
+
+static int fs_link(const char *from, const char *to)
+{
+	log_debug("link %s -> %s", to, from);
+	return client_link(cl(), from, to);
+}
+
+static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	log_debug("chmod %s %o", path ? path : "(fh)", (unsigned)mode);
+	return client_chmod(cl(), path ? path : file_of(fi)->path, mode);
+}
+
+/* SMB (without POSIX extensions) has no owners to change: a chown to
+ * the owner shown already succeeds; any other is EPERM, or ignored with
+ * -o ignore_chown. */
+static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret;
+
+	log_debug("chown %s %d:%d", path ? path : "(fh)", (int)uid, (int)gid);
+	ret = path ? client_stat(cl(), path, &st) : client_fstat(cl(), file_of(fi), &st);
+	if (ret)
+		return ret;
+	if ((uid == (uid_t)-1 || uid == st.st_uid) && (gid == (gid_t)-1 || gid == st.st_gid))
+		return 0;
+	return cfg_of()->ignore_chown ? 0 : -EPERM;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	log_debug("truncate %s %lld", path ? path : "(fh)", (long long)size);
+	return client_truncate(cl(), path, file_of(fi), size);
+}
+
+static int open_common(const char *path, int flags, mode_t mode, struct fuse_file_info *fi)
+{
+	struct client_file *f;
+	int ret;
+
+	ret = client_open_file(cl(), path, flags, mode, &f, NULL);
+	if (ret)
+		return ret;
+	fi->fh = (uint64_t)(uintptr_t)f;
+	if (cfg_of()->cache == CACHE_LOOSE)
+		fi->keep_cache = 1;
+	else if (cfg_of()->cache == CACHE_NONE)
+		fi->direct_io = 1;
+	/* fs_flush does nothing: spare the kernel the round trip. */
+	fi->noflush = 1;
+	return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+	log_debug("open %s flags 0%o", path, (unsigned)fi->flags);
+	return open_common(path, fi->flags, 0, fi);
+}
+
+static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	log_debug("create %s flags 0%o mode %o", path, (unsigned)fi->flags, (unsigned)mode);
+	return open_common(path, fi->flags | O_CREAT, mode, fi);
+}
+
+static int fs_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	ssize_t n;
+
+	(void)path;
+	log_debug("read %s %zu@%lld", path ? path : "(fh)", size, (long long)off);
+	n = client_read(cl(), file_of(fi), buf, size, off);
+	return n < 0 ? (int)n : (int)n;
+}
+
+static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	ssize_t n;
+
+	(void)path;
+	log_debug("write %s %zu@%lld", path ? path : "(fh)", size, (long long)off);
+	n = client_write(cl(), file_of(fi), buf, size, off);
+	return (int)n;
+}
+
+static int fs_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	return client_statfs(cl(), st);
+}
+
+/* flush runs at every close(2) of a descriptor: SMB2 FLUSH would force
+ * the server to disk each time, which is fsync's job, not close's. */
+static int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)fi;
+	return 0;
+}
+
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	log_debug("release %s", path ? path : "(fh)");
+	return client_close_file(cl(), file_of(fi));
+}
+
+static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)path;
+	(void)datasync;
+	return client_flush(cl(), file_of(fi));
+}
+
+static int fs_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	log_debug("setxattr %s %s", path, name);
+	return client_setxattr(cl(), path, name, value, size, flags);
+}
+
+static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	return (int)client_getxattr(cl(), path, name, value, size);
+}
+
+static int fs_listxattr(const char *path, char *list, size_t size)
+{
+	return (int)client_listxattr(cl(), path, list, size);
+}
+
+static int fs_removexattr(const char *path, const char *name)
+{
+	return client_removexattr(cl(), path, name);
+}
+
+struct fill_ctx {
+	void *buf;
+	fuse_fill_dir_t fill;
+	enum fuse_fill_dir_flags flags;
+};
+
+static int fill_one(void *arg, const char *name, const struct stat *st)
+{
+	struct fill_ctx *fc = arg;
+
+	/* Offset 0: libfuse keeps the whole listing and serves it in parts. */
+	return fc->fill(fc->buf, name, st, 0, fc->flags);
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fill_ctx fc = {
+		.buf = buf, .fill = filler,
+		.flags = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0,
+	};
+
+	(void)off;
+	(void)fi;
+	log_debug("readdir %s", path);
+	return client_readdir(cl(), path, fill_one, &fc);
+}
+
+static int fs_access(const char *path, int mask)
+{
+	struct stat st;
+	int ret = client_stat(cl(), path, &st);
+
+	if (ret)
+		return ret;
+	if ((mask & W_OK) && !(st.st_mode & 0222))
+		return -EACCES;
+	return 0;
+}
+
+static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	log_debug("utimens %s", path ? path : "(fh)");
+	return client_utimens(cl(), path, file_of(fi), tv);
+}
+
+static int fs_fallocate(const char *path, int mode, off_t off, off_t len,
+			struct fuse_file_info *fi)
+{
+	(void)path;
+	return client_fallocate(cl(), file_of(fi), mode, off, len);
+}
+
+static ssize_t fs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+				  off_t off_in, const char *path_out,
+				  struct fuse_file_info *fi_out, off_t off_out, size_t len,
+				  int flags)
+{
+	(void)path_in;
+	(void)path_out;
+	if (flags)
+		return -EINVAL;
+	log_debug("copy_file_range %zu bytes", len);
+	return client_copy_range(cl(), file_of(fi_in), off_in, file_of(fi_out), off_out, len);
+}
+
+const struct fuse_operations fs_ops = {
+	.getattr = fs_getattr,
+	.readlink = fs_readlink,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.truncate = fs_truncate,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.statfs = fs_statfs,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.setxattr = fs_setxattr,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.removexattr = fs_removexattr,
+	.readdir = fs_readdir,
+	.init = fs_init,
+	.access = fs_access,
+	.create = fs_create,
+	.utimens = fs_utimens,
+	.fallocate = fs_fallocate,
+	.copy_file_range = fs_copy_file_range,
+};
