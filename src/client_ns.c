@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "client_int.h"
+#include "log.h"
 #include "ntstatus.h"
 #include "smb2.h"
 #include "utf16.h"
@@ -461,13 +462,16 @@ int client_symlink(struct client *c, const char *target, const char *path)
 	ret = reparse_ioctl(c, sp, FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES |
 			    DELETE, FILE_CREATE, FSCTL_SET_REPARSE_POINT, w.p, w.len, &rsp, &status);
 	if (ret && status != STATUS_OBJECT_NAME_COLLISION) {
+		log_debug("symlink %s: the server refused the reparse point: %s", path,
+			  ntstatus_name(status));
 		/* The file may have been created before the server refused
 		 * the reparse data: remove it again. */
 		delete_path(c, sp, FILE_NON_DIRECTORY_FILE, &ustatus);
 		if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
 		    status == STATUS_ACCESS_DENIED || status == STATUS_IO_REPARSE_TAG_NOT_HANDLED ||
-		    status == STATUS_PRIVILEGE_NOT_HELD)
-			ret = -EPERM;	/* symlink(2): not supported here */
+		    status == STATUS_PRIVILEGE_NOT_HELD || status == STATUS_NOT_A_REPARSE_POINT)
+			ret = -EPERM;	/* symlink(2): not supported here (Samba 4.17 says
+					 * NOT_A_REPARSE_POINT) */
 	}
 out:
 	conn_msg_free(&rsp);

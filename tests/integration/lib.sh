@@ -97,3 +97,33 @@ failed_with() {
 	[ "$PROBE_RC" != 0 ] && grep -qF -- "$1" <<<"$PROBE_ERR" ||
 		{ echo "  want failure with '$1'; got rc=$PROBE_RC:"; sed 's/^/    /' <<<"$PROBE_OUT$PROBE_ERR"; return 1; }
 }
+
+# mount_rig MNT [OPTIONS]: mount the current rig's share on MNT (created
+# if missing) as a daemon, with the rig's credentials plus OPTIONS.  The
+# EXIT trap unmounts it and makes sure the daemon is gone.  Sets
+# MOUNT_PID to the daemon's PID.
+mount_rig() {
+	local mnt=$1 extra=${2:-}
+	mkdir -p "$mnt"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
+		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${extra:+,$extra}" || return 1
+	MOUNT_PID=$(pgrep -nf "^$SMBFUSE //$RIG_ADDR/$RIG_SHARE $mnt( |\$)" || true)
+	at_exit "umount_rig '$mnt' '$MOUNT_PID'"
+	mountpoint -q "$mnt"
+}
+
+# umount_rig MNT [PID]: unmount and wait for that daemon to exit.
+umount_rig() {
+	local mnt=$1 pid=${2:-} i
+	if mountpoint -q "$mnt" 2>/dev/null; then
+		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	fi
+	[ -n "$pid" ] || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	echo "daemon $pid still running after unmount; killing it"
+	kill -9 "$pid" 2>/dev/null
+	return 1
+}
