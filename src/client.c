@@ -413,20 +413,42 @@ static uint32_t disposition_for(int flags)
 	return (flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
 }
 
+/* CREATE, and with fa non-NULL a related QUERY_INFO(FileAllInformation)
+ * in the same compound: after creating a file the kernel asks for its
+ * attributes at once, and this answers before it asks. */
 static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t disposition,
-		     uint32_t options, uint32_t attributes, struct create_rsp *p)
+		     uint32_t options, uint32_t attributes, struct create_rsp *p,
+		     struct file_all_info *fa)
 {
+	struct query_info_req q = {
+		.info_type = SMB2_0_INFO_FILE, .info_class = FileAllInformation,
+		.output_len = 4096, .fid = smb2_fid_related,
+	};
+	const uint8_t *out;
 	struct chain ch;
+	size_t n;
 	int ret;
 
 	chain_init(&ch, c);
 	ret = chain_create(&ch, sp, access, disposition, options, attributes);
+	if (!ret && fa) {
+		chain_next(&ch, SMB2_QUERY_INFO, 0);
+		ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
+	}
 	if (!ret)
 		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
+	if (!ret && chain_status(&ch, 0) != STATUS_SUCCESS)
+		ret = client_errno(chain_status(&ch, 0));
 	if (!ret && pdu_create_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0)
 		ret = -EIO;
+	if (!ret && fa) {
+		/* The file is open even if the query failed: say so by
+		 * zeroing fa rather than failing the open. */
+		if (chain_status(&ch, 1) != STATUS_SUCCESS ||
+		    pdu_query_info_dec(ch.rsp[1].buf, ch.rsp[1].len, &out, &n) != 0 ||
+		    file_all_info_dec(out, n, fa) != 0)
+			memset(fa, 0, sizeof(*fa));
+	}
 	chain_free(&ch);
 	return ret;
 }
@@ -436,7 +458,9 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 {
 	struct create_rsp p;
 	struct client_file *f;
+	struct file_all_info fa, *fap = (flags & O_CREAT) ? &fa : NULL;
 	uint32_t access = access_for(flags), attrs = 0, options = 0;
+	struct stat created;
 	char *sp;
 	int ret;
 
@@ -450,15 +474,19 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		attrs = FILE_ATTRIBUTE_READONLY;
 	if (flags & (O_SYNC | O_DSYNC))
 		options |= FILE_WRITE_THROUGH;
-	ret = open_once(c, sp, access, disposition_for(flags), options, attrs, &p);
+	ret = open_once(c, sp, access, disposition_for(flags), options, attrs, &p, fap);
 	if (ret == -EACCES && (flags & O_ACCMODE) == O_WRONLY)
 		ret = open_once(c, sp, access & ~FILE_READ_DATA, disposition_for(flags), options,
-				attrs, &p);
+				attrs, &p, fap);
 	free(sp);
 	if (ret)
 		return ret;
 	if (flags & (O_CREAT | O_TRUNC))
 		forget_with_parent(c, path);
+	if (fap && fa.index_number) {
+		attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, 0, &created);
+		attrcache_put(c->cache, path, &created);
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path))) {
 		free(f);

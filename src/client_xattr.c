@@ -4,8 +4,10 @@
  *
  * Only the "user." namespace maps onto EAs: "user.foo" is the EA "foo".
  * Names in other namespaces (security.selinux, system.posix_acl_access
- * ...) are answered ENODATA at once, with no round trip: "ls -l" asks
- * for those on every file.  SMB cannot store an empty EA value (setting
+ * ...) are answered EOPNOTSUPP at once, with no round trip.  "ls -l" asks
+ * for those two on every file; on EOPNOTSUPP (unlike ENODATA) it stops
+ * asking for the rest of the file system, which saves a FUSE round trip
+ * per file.  SMB cannot store an empty EA value (setting
  * one removes the EA), so setxattr with an empty value is EINVAL.
  */
 #include "config.h"
@@ -154,7 +156,7 @@ ssize_t client_getxattr(struct client *c, const char *path, const char *name, vo
 	int r;
 
 	if (!en)
-		return -ENODATA;
+		return -EOPNOTSUPP;
 	ret = query_eas(c, path, en, &rsp, &out, &n);
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;
@@ -285,7 +287,7 @@ int client_removexattr(struct client *c, const char *path, const char *name)
 	ssize_t have;
 
 	if (!en)
-		return -ENODATA;
+		return -EOPNOTSUPP;
 	have = client_getxattr(c, path, name, NULL, 0);
 	if (have < 0)
 		return (int)have;

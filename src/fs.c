@@ -42,8 +42,12 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	fc->hard_remove = 0;
 	switch (cfg->cache) {
 	case CACHE_STRICT:
-		/* Keep pages while mtime and size say the file is unchanged. */
+		/* Close-to-open consistency, as NFS gives: pages are kept
+		 * while mtime and size say the file is unchanged at open, and
+		 * dirty pages are written back before close(2) returns. */
 		fc->auto_cache = 1;
+		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		break;
 	case CACHE_LOOSE:
 		fc->kernel_cache = 1;
@@ -59,8 +63,12 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	conn->max_read = cfg->max_io;	/* the same as -o max_read (main.c) */
 	conn->max_readahead = cfg->max_io;
 	conn->max_background = 64;
+	/* Always readdirplus, not the kernel's "auto" guess: the attributes
+	 * come with every entry anyway, and they spare "ls -l" a lookup per
+	 * file. */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (cfg->ready)
