@@ -205,7 +205,8 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c->cfg = o->attr;
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
-	if (!c->prefix || !c->cache) {
+	c->workers = workq_new(8);
+	if (!c->prefix || !c->cache || !c->workers) {
 		ret = -ENOMEM;
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
@@ -235,6 +236,7 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
+	workq_free(c->workers);
 	session_close(c->s);
 	attrcache_free(c->cache);
 	free(c->prefix);
@@ -370,6 +372,8 @@ int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 
 /* --- open / close files ---------------------------------------------------- */
 
+static ssize_t ra_fetch(void *ctx, void *buf, size_t size, off_t off);
+
 static int close_fid(struct client *c, struct smb2_fid fid)
 {
 	struct chain ch;
@@ -496,6 +500,9 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	f->fid = p.fid;
 	f->is_dir = (p.a.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
 	f->writable = (flags & O_ACCMODE) != O_RDONLY;
+	f->c = c;
+	if (!f->is_dir)
+		f->ra = ra_new(c->workers, ra_fetch, f);	/* none: reads go direct */
 	if (st) {
 		/* CREATE returned everything but the inode number and the
 		 * link count: take those from the cache or a fresh query. */
@@ -518,7 +525,10 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 
 int client_close_file(struct client *c, struct client_file *f)
 {
-	int ret = close_fid(c, f->fid);
+	int ret;
+
+	ra_free(f->ra);		/* first: its reads use the handle */
+	ret = close_fid(c, f->fid);
 
 	if (f->writable)
 		/* The server set the final times and size at close. */
@@ -567,9 +577,12 @@ out:
 	return ret;
 }
 
-ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t size, off_t off)
+/* READs of at most the negotiated size until size bytes or end of file;
+ * done bytes are already in buf. */
+static ssize_t read_direct(struct client *c, struct client_file *f, void *buf, size_t size,
+			   off_t off, size_t done)
 {
-	size_t done = 0, chunk;
+	size_t chunk;
 	ssize_t n;
 
 	while (done < size) {
@@ -582,6 +595,28 @@ ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t s
 			break;		/* end of file */
 	}
 	return (ssize_t)done;
+}
+
+/* readahead.c's way of reading. */
+static ssize_t ra_fetch(void *ctx, void *buf, size_t size, off_t off)
+{
+	struct client_file *f = ctx;
+
+	return read_direct(f->c, f, buf, size, off, 0);
+}
+
+ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	if (f->ra) {
+		n = ra_read(f->ra, buf, size, off);
+		if (n == 0 || n == (ssize_t)size)
+			return n;
+		if (n > 0)	/* the rest straight from the server */
+			return read_direct(c, f, buf, size, off, (size_t)n);
+	}
+	return read_direct(c, f, buf, size, off, 0);
 }
 
 static ssize_t write_once(struct client *c, struct client_file *f, const void *buf, size_t size,
@@ -611,6 +646,8 @@ ssize_t client_write(struct client *c, struct client_file *f, const void *buf, s
 	size_t done = 0, chunk;
 	ssize_t n;
 
+	if (f->ra)
+		ra_drop(f->ra);
 	while (done < size) {
 		chunk = size - done < c->s->max_write ? size - done : c->s->max_write;
 		n = write_once(c, f, (const uint8_t *)buf + done, chunk, off + (off_t)done);

@@ -42,6 +42,8 @@ struct client_file {
 	bool is_dir;
 	bool writable;
 	char *path;			/* the FUSE path it was opened by */
+	struct client *c;
+	struct readahead *ra;		/* NULL for directories and write-only files */
 };
 
 /* stat(2) of a path; st_ino is the server's file index. */

@@ -9,6 +9,8 @@
 #include "client.h"
 #include "conn.h"
 #include "pdu.h"
+#include "readahead.h"
+#include "workq.h"
 #include "wire.h"
 
 struct client {
@@ -16,6 +18,7 @@ struct client {
 	struct attr_cfg cfg;		/* fixed */
 	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
 	struct attrcache *cache;	/* has its own lock */
+	struct workq *workers;		/* prefetching READs (readahead.c) */
 };
 
 /*

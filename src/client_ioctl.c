@@ -117,6 +117,8 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 			break;		/* source ended */
 	}
 	attrcache_forget(c->cache, out->path);
+	if (out->ra)
+		ra_drop(out->ra);
 	return (ssize_t)done;
 }
 

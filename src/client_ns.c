@@ -76,8 +76,11 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 	char *sp;
 	int ret;
 
-	if (f)
+	if (f) {
+		if (f->ra)
+			ra_drop(f->ra);
 		ret = handle_set_info(c, f->fid, cls, buf, n);
+	}
 	else {
 		ret = smb_path(c, path, &sp);
 		if (ret)
