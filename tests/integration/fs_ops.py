@@ -141,6 +141,18 @@ def t_truncate():
     os.unlink(p)
 
 
+def t_close_to_open():
+    d1, d2 = data(3 << 20, 1), data(3 << 20, 2)
+    write_file(m("cto"), d1)
+    eq(read_file(m("cto")), d1, "first read (sequential: prefetched)")
+    time.sleep(0.05)
+    write_file(s("cto"), d2)  # changed on the server behind our back
+    os.utime(s("cto"), ns=(10**18, 10**18))
+    time.sleep(1.2)  # past actimeo
+    eq(read_file(m("cto")), d2, "a new open sees the server's new data")
+    os.unlink(m("cto"))
+
+
 def t_eof_short_read():
     p = m("short")
     write_file(p, b"abc")
@@ -433,6 +445,7 @@ TESTS = [
     ("offsets beyond 4 GiB", t_offsets_beyond_4g),
     ("truncate and ftruncate", t_truncate),
     ("short reads at end of file", t_eof_short_read),
+    ("close-to-open: a new open sees changes made on the server", t_close_to_open),
     ("mkdir/rmdir and their errors", t_dirs),
     ("rename: files, replace, NOREPLACE, directories", t_rename),
     ("unlink of an open file", t_unlink_open),

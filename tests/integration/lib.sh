@@ -112,6 +112,14 @@ mount_rig() {
 	mountpoint -q "$mnt"
 }
 
+# alive PID: the process runs (a zombie waiting for init to reap it has
+# exited: PID 1 of some sandboxes reaps slowly).
+alive() {
+	local st
+	st=$(sed -n 's/^[0-9]* ([^)]*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
 # umount_rig MNT [PID]: unmount and wait for that daemon to exit.
 umount_rig() {
 	local mnt=$1 pid=${2:-} i
@@ -120,7 +128,7 @@ umount_rig() {
 	fi
 	[ -n "$pid" ] || return 0
 	for i in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		alive "$pid" || return 0
 		sleep 0.05
 	done
 	echo "daemon $pid still running after unmount; killing it"
