@@ -180,6 +180,26 @@ void forget_with_parent(struct client *c, const char *path)
 	}
 }
 
+static size_t gen_slot(const char *path)
+{
+	size_t h = 5381;
+
+	while (*path)
+		h = h * 33 + (unsigned char)*path++;
+	return h % 1024;
+}
+
+void file_changed(struct client *c, const char *path)
+{
+	if (path)
+		__atomic_add_fetch(&c->change_gen[gen_slot(path)], 1, __ATOMIC_RELEASE);
+}
+
+const unsigned long *file_gen(struct client *c, const char *path)
+{
+	return &c->change_gen[gen_slot(path)];
+}
+
 void client_forget(struct client *c, const char *path)
 {
 	attrcache_forget(c->cache, path);
@@ -485,8 +505,10 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	free(sp);
 	if (ret)
 		return ret;
-	if (flags & (O_CREAT | O_TRUNC))
+	if (flags & (O_CREAT | O_TRUNC)) {
 		forget_with_parent(c, path);
+		file_changed(c, path);
+	}
 	if (fap && fa.index_number) {
 		attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, 0, &created);
 		attrcache_put(c->cache, path, &created);
@@ -502,7 +524,7 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	f->writable = (flags & O_ACCMODE) != O_RDONLY;
 	f->c = c;
 	if (!f->is_dir)
-		f->ra = ra_new(c->workers, ra_fetch, f);	/* none: reads go direct */
+		f->ra = ra_new(c->workers, ra_fetch, f, file_gen(c, path));	/* none: reads go direct */
 	if (st) {
 		/* CREATE returned everything but the inode number and the
 		 * link count: take those from the cache or a fresh query. */
@@ -646,8 +668,7 @@ ssize_t client_write(struct client *c, struct client_file *f, const void *buf, s
 	size_t done = 0, chunk;
 	ssize_t n;
 
-	if (f->ra)
-		ra_drop(f->ra);
+	file_changed(c, f->path);
 	while (done < size) {
 		chunk = size - done < c->s->max_write ? size - done : c->s->max_write;
 		n = write_once(c, f, (const uint8_t *)buf + done, chunk, off + (off_t)done);
@@ -658,6 +679,9 @@ ssize_t client_write(struct client *c, struct client_file *f, const void *buf, s
 		done += (size_t)n;
 	}
 	attrcache_forget(c->cache, f->path);
+	/* Again at the end: a READ prefetched while the WRITE was in
+	 * flight may hold the old bytes. */
+	file_changed(c, f->path);
 	return (ssize_t)done;
 }
 

@@ -19,7 +19,16 @@ struct client {
 	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
 	struct attrcache *cache;	/* has its own lock */
 	struct workq *workers;		/* prefetching READs (readahead.c) */
+	/* Change counters, one per hash bucket of paths: a write, truncate
+	 * or copy into a file bumps its bucket, and readahead drops what it
+	 * fetched before (atomic increments and loads; no lock). */
+	unsigned long change_gen[1024];
 };
+
+/* A change to the data of path: bump its change counter. */
+void file_changed(struct client *c, const char *path);
+/* The change counter of path. */
+const unsigned long *file_gen(struct client *c, const char *path);
 
 /*
  * A compound chain being built: chain_next starts each message (related

@@ -117,8 +117,7 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 			break;		/* source ended */
 	}
 	attrcache_forget(c->cache, out->path);
-	if (out->ra)
-		ra_drop(out->ra);
+	file_changed(c, out->path);
 	return (ssize_t)done;
 }
 
@@ -137,7 +136,9 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 		/* MS-FSCC 2.3.67 FILE_ZERO_DATA_INFORMATION */
 		le64_put(buf, (uint64_t)off);
 		le64_put(buf + 8, (uint64_t)(off + len));
+		file_changed(c, f->path);
 		ret = handle_ioctl(c, f->fid, FSCTL_SET_ZERO_DATA, buf, 16, 0, &rsp, &p, &status);
+		file_changed(c, f->path);
 		conn_msg_free(&rsp);
 		attrcache_forget(c->cache, f->path);
 		return ret == -EINVAL ? -EOPNOTSUPP : ret;
@@ -154,6 +155,7 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 		struct chain ch;
 
 		le64_put(buf, (uint64_t)(off + len));
+		file_changed(c, f->path);
 		chain_init(&ch, c);
 		chain_next(&ch, SMB2_SET_INFO, 0);
 		ret = pdu_set_info_enc(&ch.w, 0, SMB2_0_INFO_FILE, FileAllocationInformation, f->fid,

@@ -76,9 +76,8 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 	char *sp;
 	int ret;
 
+	file_changed(c, path ? path : f->path);
 	if (f) {
-		if (f->ra)
-			ra_drop(f->ra);
 		ret = handle_set_info(c, f->fid, cls, buf, n);
 	}
 	else {
@@ -89,6 +88,7 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 		free(sp);
 	}
 	attrcache_forget(c->cache, path ? path : f->path);
+	file_changed(c, path ? path : f->path);	/* before and after: see client_write */
 	return ret;
 }
 
@@ -291,6 +291,8 @@ int client_rename(struct client *c, const char *from, const char *to, unsigned f
 	}
 	attrcache_forget_tree(c->cache, from);
 	attrcache_forget_tree(c->cache, to);
+	file_changed(c, from);
+	file_changed(c, to);
 	forget_with_parent(c, from);
 	forget_with_parent(c, to);
 	return ret;

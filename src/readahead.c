@@ -30,8 +30,10 @@ struct chunk {
 	uint8_t *data;			/* RA_CHUNK bytes */
 	ssize_t got;			/* bytes read, or -errno; valid when !pending */
 	bool pending;			/* a job is filling it */
-	bool stale;			/* dropped while pending: free when done */
+	bool stale;			/* dropped while in use: the last user frees */
+	int waiters;			/* readers sleeping until it is filled */
 	uint64_t born;			/* now_ms() when it was asked for */
+	unsigned long gen;		/* the file's change counter when asked for */
 	struct readahead *ra;
 };
 
@@ -39,6 +41,7 @@ struct readahead {
 	struct workq *q;		/* fixed */
 	ra_fetch_fn fetch;		/* fixed */
 	void *ctx;			/* fixed */
+	const unsigned long *gen;	/* fixed; read with atomic loads */
 	pthread_mutex_t lock;		/* guards the fields below */
 	pthread_cond_t cond;		/* a chunk finished */
 	struct chunk *chunks[RA_CHUNKS * 2];	/* live and stale ones */
@@ -46,9 +49,16 @@ struct readahead {
 	off_t next_off;			/* where a sequential read would go on */
 	int streak;			/* sequential reads in a row */
 	off_t eof;			/* a short chunk ended here; -1 unknown */
+	unsigned long seen_gen;		/* the change counter at the last read */
 };
 
-struct readahead *ra_new(struct workq *q, ra_fetch_fn fetch, void *ctx)
+static unsigned long gen_now(const struct readahead *ra)
+{
+	return __atomic_load_n(ra->gen, __ATOMIC_ACQUIRE);
+}
+
+struct readahead *ra_new(struct workq *q, ra_fetch_fn fetch, void *ctx,
+			 const unsigned long *gen)
 {
 	struct readahead *ra = calloc(1, sizeof(*ra));
 
@@ -57,6 +67,7 @@ struct readahead *ra_new(struct workq *q, ra_fetch_fn fetch, void *ctx)
 	ra->q = q;
 	ra->fetch = fetch;
 	ra->ctx = ctx;
+	ra->gen = gen;
 	ra->eof = -1;
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->cond, NULL);
@@ -77,7 +88,7 @@ static void drop_slot(struct readahead *ra, int i)
 
 	if (!ch)
 		return;
-	if (ch->pending)
+	if (ch->pending || ch->waiters)
 		ch->stale = true;
 	else
 		chunk_free(ch);
@@ -122,7 +133,7 @@ static void fetch_job(void *arg)
 	ch->pending = false;
 	if (got >= 0 && got < RA_CHUNK && (ra->eof < 0 || ch->off + got < ra->eof))
 		ra->eof = ch->off + got;
-	if (ch->stale)
+	if (ch->stale && !ch->waiters)
 		chunk_free(ch);
 	ra->pending--;
 	pthread_cond_broadcast(&ra->cond);
@@ -166,6 +177,7 @@ static void fill_window(struct readahead *ra, off_t off)
 		ch->off = o;
 		ch->pending = true;
 		ch->born = now_ms();
+		ch->gen = gen_now(ra);
 		ch->ra = ra;
 		if (workq_add(ra->q, fetch_job, ch) != 0) {
 			chunk_free(ch);
@@ -184,6 +196,13 @@ ssize_t ra_read(struct readahead *ra, void *buf, size_t size, off_t off)
 	int i;
 
 	pthread_mutex_lock(&ra->lock);
+	/* The file changed since the last read: nothing prefetched counts. */
+	if (gen_now(ra) != ra->seen_gen) {
+		for (i = 0; i < RA_CHUNKS * 2; i++)
+			drop_slot(ra, i);
+		ra->eof = -1;
+		ra->seen_gen = gen_now(ra);
+	}
 	/* The kernel may have two of its pieces in flight, arriving in
 	 * either order: near the expected offset still counts. */
 	if (off >= ra->next_off - RA_CHUNK && off <= ra->next_off + RA_CHUNK)
@@ -209,10 +228,18 @@ ssize_t ra_read(struct readahead *ra, void *buf, size_t size, off_t off)
 		if (i < 0)
 			break;
 		ch = ra->chunks[i];
+		ch->waiters++;
 		while (ch->pending)
 			pthread_cond_wait(&ra->cond, &ra->lock);
-		if (ra->chunks[i] != ch || ch->got < 0)
-			break;		/* dropped meanwhile, or failed: read directly */
+		ch->waiters--;
+		if (ch->stale) {
+			/* Dropped while we slept: the last one out frees it. */
+			if (!ch->waiters)
+				chunk_free(ch);
+			break;
+		}
+		if (ch->got < 0 || ch->gen != gen_now(ra))
+			break;		/* failed, or older than a change */
 		if (off + (off_t)done >= ch->off + ch->got)
 			break;		/* end of file */
 		n = (size_t)(ch->off + ch->got - (off + (off_t)done));
@@ -223,11 +250,10 @@ ssize_t ra_read(struct readahead *ra, void *buf, size_t size, off_t off)
 		if (ch->got < RA_CHUNK)
 			break;		/* the chunk ended at end of file */
 	}
+	/* An end of file is never answered from here: the server may have
+	 * more by now (data written back after a chunk came), so the caller
+	 * asks it for whatever was not copied. */
 	ret = done ? (ssize_t)done : -EAGAIN;
-	/* At end of file with nothing to copy, say so only if a chunk
-	 * proved it; otherwise let the caller ask the server. */
-	if (!done && ra->eof >= 0 && off >= ra->eof)
-		ret = 0;
 	pthread_mutex_unlock(&ra->lock);
 	return ret;
 }

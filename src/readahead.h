@@ -14,13 +14,18 @@ typedef ssize_t (*ra_fetch_fn)(void *ctx, void *buf, size_t size, off_t off);
 
 struct readahead;
 
-struct readahead *ra_new(struct workq *q, ra_fetch_fn fetch, void *ctx);
+/* gen points at a counter that every change to the file (a write or a
+ * truncate through any handle) increments: data fetched before the
+ * latest change is never served. */
+struct readahead *ra_new(struct workq *q, ra_fetch_fn fetch, void *ctx,
+			 const unsigned long *gen);
 /* Waits for the reads still in flight (they use ctx). */
 void ra_free(struct readahead *ra);
 
 /* Serve a read from what is prefetched, prefetching more when the reads
- * are sequential: bytes copied, 0 at a known end of file, or -EAGAIN
- * when the caller should read from the server itself. */
+ * are sequential: the bytes copied (perhaps fewer than asked: the caller
+ * reads the rest from the server), or -EAGAIN when nothing could be
+ * served. */
 ssize_t ra_read(struct readahead *ra, void *buf, size_t size, off_t off);
 
 /* Forget everything prefetched (the file was written or truncated). */

@@ -72,6 +72,24 @@ check "signing: SIGNING_REQUIRED cleared (3.1.1)" tampered clear-signing-req "ta
 check "signing: SIGNING_REQUIRED cleared (3.0)" tampered clear-signing-req "could not be validated" vers=3.0
 check "signing: signed TREE_CONNECT response altered" tampered flip-signed:3 "bad signature"
 check "signing: signed TREE_CONNECT response altered (2.1)" tampered flip-signed:3 "bad signature" vers=2.1
+
+# Through a real mount: a signed READ response altered in transit must
+# fail the read with EIO, and none of its bytes may reach the reader.
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	printf 'the original contents\n' >"$RIG_SHARE_DIR/file"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/file"
+	mnt=$(mktemp -d)
+	at_exit rmdir "$mnt"
+	proxy_start flip-signed:8
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$PROBE_PORT,credentials=$RIG_CREDENTIALS"
+	pid=$(pgrep -nf "smbfuse //$RIG_ADDR/$RIG_SHARE $mnt( |\$)" || echo 1)
+	at_exit "umount_rig '$mnt' $pid"
+	out=$(cat "$mnt/file" 2>&1) && rc=0 || rc=$?
+	check "signed READ altered: the read fails with EIO" bash -c "[ $rc != 0 ] && grep -q 'Input/output error' <<<'$out'"
+	check "signed READ altered: no tampered byte reaches the reader" bash -c "! grep -q 'original' <<<'$out'"
+	umount_rig "$mnt" "$pid"
+	proxy_stop
+fi
 rig_stop
 
 done_testing
