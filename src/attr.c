@@ -30,6 +30,17 @@ uint64_t timespec_to_filetime(const struct timespec *ts)
 	return (uint64_t)secs * 10000000ULL + (uint64_t)ts->tv_nsec / 100;
 }
 
+uint64_t attr_ino(uint64_t server_index, const char *path)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	if (server_index)
+		return server_index;
+	while (*path)
+		h = (h ^ (unsigned char)*path++) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
 void attr_to_stat(const struct attr_cfg *cfg, const struct smb2_attrs *a, uint64_t ino,
 		  uint32_t nlink, uint32_t reparse_tag, struct stat *st)
 {

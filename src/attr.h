@@ -25,6 +25,11 @@ struct attr_cfg {
 struct timespec filetime_to_timespec(uint64_t ft);
 uint64_t timespec_to_filetime(const struct timespec *ts);
 
+/* The inode number to show: the server's file index, or, from servers
+ * that send none (0: impacket's), a hash of the path, which is stable and
+ * never 0 (glibc's readdir skips entries whose inode number is 0). */
+uint64_t attr_ino(uint64_t server_index, const char *path);
+
 /* Fill st from the attributes of one file.  reparse_tag is non-zero for a
  * reparse point (a symlink shows as S_IFLNK). */
 void attr_to_stat(const struct attr_cfg *cfg, const struct smb2_attrs *a, uint64_t ino,

@@ -267,7 +267,8 @@ void client_close(struct client *c)
 
 /* One round trip: CREATE (the link itself, not what it points to) +
  * QUERY_INFO FileAllInformation + CLOSE. */
-static int stat_smb(struct client *c, const char *smbpath, struct stat *st, uint32_t *attrs)
+static int stat_smb(struct client *c, const char *path, const char *smbpath, struct stat *st,
+		    uint32_t *attrs)
 {
 	struct query_info_req q = {
 		.info_type = SMB2_0_INFO_FILE,
@@ -310,7 +311,7 @@ static int stat_smb(struct client *c, const char *smbpath, struct stat *st, uint
 	}
 	if (fa.a.attributes & FILE_ATTRIBUTE_REPARSE_POINT)
 		tag = IO_REPARSE_TAG_SYMLINK;	/* refined by readlink; see client_ns.c */
-	attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, tag, st);
+	attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, tag, st);
 	if (attrs)
 		*attrs = fa.a.attributes;
 out:
@@ -328,7 +329,7 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
-	ret = stat_smb(c, sp, st, NULL);
+	ret = stat_smb(c, path, sp, st, NULL);
 	free(sp);
 	if (ret == 0)
 		attrcache_put(c->cache, path, st);
@@ -383,7 +384,7 @@ int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 		return ret;
 	ret = file_all_info_dec(out, n, &fa) ? -EIO : 0;
 	if (!ret) {
-		attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, 0, st);
+		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, f->path), fa.nlink, 0, st);
 		attrcache_put(c->cache, f->path, st);
 	}
 	conn_msg_free(&rsp);
@@ -509,8 +510,8 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		forget_with_parent(c, path);
 		file_changed(c, path);
 	}
-	if (fap && fa.index_number) {
-		attr_to_stat(&c->cfg, &fa.a, fa.index_number, fa.nlink, 0, &created);
+	if (fap && (fa.a.creation_time || fa.index_number)) {
+		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, 0, &created);
 		attrcache_put(c->cache, path, &created);
 	}
 	f = calloc(1, sizeof(*f));
@@ -649,6 +650,9 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 	ssize_t ret;
 
 	chain_init(&ch, c);
+	/* One allocation for header, body and data, not a doubling series
+	 * of copies of a megabyte. */
+	wr_reserve(&ch.w, SMB2_HEADER_SIZE + 64 + size);
 	chain_next(&ch, SMB2_WRITE, credit_charge_for(size));
 	ret = pdu_write_enc(&ch.w, 0, f->fid, (uint64_t)off, buf, (uint32_t)size);
 	if (!ret)

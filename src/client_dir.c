@@ -33,7 +33,7 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 {
 	struct smb2_dirent e;
 	struct stat st;
-	size_t pos = 0, plen = strlen(l->path);
+	size_t pos = 0, plen = strlen(l->path), n0;
 	char *name, *full;
 	long nl;
 	int ret;
@@ -45,19 +45,20 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 				 l->path);
 			continue;
 		}
-		attr_to_stat(&l->c->cfg, &e.a, e.file_id, 1, e.reparse_tag, &st);
-		if (strcmp(name, ".") && strcmp(name, "..")) {
-			full = malloc(plen + (size_t)nl + 2);
-			if (full) {
-				memcpy(full, l->path, plen);
-				if (plen == 0 || l->path[plen - 1] != '/')
-					full[plen++] = '/';
-				memcpy(full + plen, name, (size_t)nl + 1);
-				attrcache_put(l->c->cache, full, &st);
-				free(full);
-				plen = strlen(l->path);
-			}
+		full = malloc(plen + (size_t)nl + 2);
+		if (!full) {
+			free(name);
+			return -ENOMEM;
 		}
+		memcpy(full, l->path, plen);
+		n0 = plen;
+		if (n0 == 0 || l->path[n0 - 1] != '/')
+			full[n0++] = '/';
+		memcpy(full + n0, name, (size_t)nl + 1);
+		attr_to_stat(&l->c->cfg, &e.a, attr_ino(e.file_id, full), 1, e.reparse_tag, &st);
+		if (strcmp(name, ".") && strcmp(name, ".."))
+			attrcache_put(l->c->cache, full, &st);
+		free(full);
 		l->stop = l->fn(l->arg, name, &st);
 		free(name);
 		if (l->stop)

@@ -219,10 +219,20 @@ void conn_chain_link(struct wr *w, size_t msg_start)
 
 /* Verify a received message's signature if it carries one for our
  * session.  Whether an unsigned message is acceptable depends on its
- * request, and is decided in deliver().  Returns 0 or -EBADMSG. */
-static int check_signature(const struct conn_security *sec, const uint8_t *msg, size_t len,
+ * request, and is decided in deliver().  Returns 0 or -EBADMSG.
+ *
+ * In a compound, the signature covers the message and its padding up to
+ * NextCommand (MS-SMB2 3.3.4.1.3).  impacket's server signs each message
+ * before it links the chain: with NextCommand still 0 and without the
+ * zero padding.  That is accepted too, and *len is then cut to what was
+ * signed, so no unsigned byte is ever read; what NextCommand could do if
+ * forged is skip a message, whose request then times out. */
+static int check_signature(const struct conn_security *sec, uint8_t *msg, size_t *len,
 			   const struct smb2_hdr *h, bool encrypted, bool *was_signed)
 {
+	size_t n = *len, k;
+	int pass, ok = 0;
+
 	*was_signed = false;
 	if (encrypted || !(h->flags & SMB2_FLAGS_SIGNED))
 		return 0;
@@ -230,7 +240,27 @@ static int check_signature(const struct conn_security *sec, const uint8_t *msg, 
 		/* A signature we cannot check: the session layer checks
 		 * SESSION_SETUP responses itself, once it has the key. */
 		return 0;
-	if (smb2_verify(sec->sign_alg, sec->sign_key, msg, len) != 0)
+	if (smb2_verify(sec->sign_alg, sec->sign_key, msg, n) == 0) {
+		*was_signed = true;
+		return 0;
+	}
+	if (!h->next_command)
+		return -EBADMSG;
+	/* pass 0: unpadded; pass 1: unpadded and NextCommand taken as 0 */
+	for (pass = 0; pass < 2 && !ok; pass++) {
+		if (pass == 1)
+			le32_put(msg + SMB2_HDR_NEXT_COMMAND, 0);
+		for (k = 0; k < 8 && n - k >= SMB2_HEADER_SIZE && (k == 0 || msg[n - k] == 0); k++) {
+			if ((pass == 0 && k == 0) ||
+			    smb2_verify(sec->sign_alg, sec->sign_key, msg, n - k) != 0)
+				continue;
+			*len = n - k;
+			ok = 1;
+			break;
+		}
+	}
+	le32_put(msg + SMB2_HDR_NEXT_COMMAND, h->next_command);
+	if (!ok)
 		return -EBADMSG;
 	*was_signed = true;
 	return 0;
@@ -381,7 +411,7 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 			if (bfn)
 				bfn(barg, msg, mlen);
 		} else {
-			ret = check_signature(&sec, msg, mlen, &h, encrypted, &was_signed);
+			ret = check_signature(&sec, msg, &mlen, &h, encrypted, &was_signed);
 			if (ret) {
 				snprintf(why, whylen,
 					 "a response (command %u, MessageId %llu) has a bad signature: "

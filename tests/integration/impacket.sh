@@ -42,4 +42,17 @@ check "impacket: 2.0.2 answer to a 2.1+ offer is refused with a hint" failed_wit
 probe "vers=2.0,username=alice,password=wrong"
 check "impacket: wrong password" failed_with "wrong user name or password"
 
+# A basic mount and read (needs root for the mount).
+if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	mnt=$dir/mnt
+	mkdir -p "$mnt"
+	check "impacket: mount with vers=2.0" "$SMBFUSE" "//127.0.0.1/SHARE" "$mnt" \
+		-o "port=$port,credentials=$dir/cred,vers=2.0"
+	pid=$(daemon_pid //127.0.0.1/SHARE "$mnt")
+	at_exit "umount_rig '$mnt' $pid"
+	check "impacket: read a file" test "$(cat "$mnt/hello.txt" 2>&1)" = "hello from impacket"
+	check "impacket: list the share" bash -c "ls '$mnt' | grep -qx hello.txt"
+	check "impacket: unmount" umount_rig "$mnt" "$pid"
+fi
+
 done_testing

@@ -98,6 +98,10 @@ failed_with() {
 		{ echo "  want failure with '$1'; got rc=$PROBE_RC:"; sed 's/^/    /' <<<"$PROBE_OUT$PROBE_ERR"; return 1; }
 }
 
+# daemon_pid SOURCE MNT: the PID of the smbfuse daemon serving MNT, or
+# nothing.  Matched on the full command line it was started with.
+daemon_pid() { pgrep -nf "smbfuse $1 $2( |\$)" || true; }
+
 # mount_rig MNT [OPTIONS]: mount the current rig's share on MNT (created
 # if missing) as a daemon, with the rig's credentials plus OPTIONS.  The
 # EXIT trap unmounts it and makes sure the daemon is gone.  Sets
@@ -107,7 +111,7 @@ mount_rig() {
 	mkdir -p "$mnt"
 	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
 		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${extra:+,$extra}" || return 1
-	MOUNT_PID=$(pgrep -nf "^$SMBFUSE //$RIG_ADDR/$RIG_SHARE $mnt( |\$)" || true)
+	MOUNT_PID=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
 	at_exit "umount_rig '$mnt' '$MOUNT_PID'"
 	mountpoint -q "$mnt"
 }
@@ -120,13 +124,14 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# umount_rig MNT [PID]: unmount and wait for that daemon to exit.
+# umount_rig MNT [PID]: unmount and wait for that daemon to exit.  PID
+# is the daemon's, found by daemon_pid; anything else is not touched.
 umount_rig() {
 	local mnt=$1 pid=${2:-} i
 	if mountpoint -q "$mnt" 2>/dev/null; then
 		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
 	fi
-	[ -n "$pid" ] || return 0
+	case $pid in ''|*[!0-9]*|0|1) return 0 ;; esac
 	for i in $(seq 1 100); do
 		alive "$pid" || return 0
 		sleep 0.05

@@ -24,7 +24,7 @@ smbfuse_run() {
 	RC=0
 	OUT=$("$SMBFUSE" "$@" 2>&1) || RC=$?
 	if [ "$RC" = 0 ] && mountpoint -q "$mnt"; then
-		umount_rig "$mnt" "$(daemon_pid "$mnt")"
+		umount_rig "$mnt" "$(dpid "$mnt")"
 	fi
 }
 fails_with() {	# fails_with STATUS TEXT: the last smbfuse_run failed so
@@ -32,7 +32,7 @@ fails_with() {	# fails_with STATUS TEXT: the last smbfuse_run failed so
 		{ echo "  want status $1 and '$2'; got $RC: $OUT"; return 1; }
 }
 reads_hello() { [ "$(cat "$1/hello.txt" 2>/dev/null)" = "through the mount" ]; }
-daemon_pid() { pgrep -nf "smbfuse //$RIG_ADDR/$RIG_SHARE $1( |\$)" || echo 1; }
+dpid() { dpid "//$RIG_ADDR/$RIG_SHARE" "$1"; }
 # unmounted MNT PID: unmount and see the daemon go.
 unmounted() { umount_rig "$1" "$2" && ! mountpoint -q "$1"; }
 
@@ -52,8 +52,14 @@ check "mount -t $mtype" mount -t "$mtype" "$msrc" "$mnt" \
 	-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS,uid=1234,_netdev,nofail"
 check "mount -t: files readable" reads_hello "$mnt"
 check "mount -t: uid= applied" test "$(stat -c %u "$mnt/hello.txt")" = 1234
-pid=$(daemon_pid "$mnt")
-gone_after() { "$@" && for _ in $(seq 1 100); do alive "$pid" || return 0; sleep 0.05; done; return 1; }
+pid=$(dpid "$mnt")
+# gone_after CMD...: CMD succeeds and the daemon $pid (which must have
+# been found) exits.
+gone_after() {
+	[ -n "$pid" ] || { echo "  no daemon PID found"; return 1; }
+	"$@" && for _ in $(seq 1 100); do alive "$pid" || return 0; sleep 0.05; done
+	return 1
+}
 check "umount: mount gone, no process left" gone_after umount "$mnt"
 
 cat >"$work/fstab" <<EOF
@@ -61,18 +67,18 @@ $msrc  $mnt  $mtype  port=$RIG_PORT,credentials=$RIG_CREDENTIALS,uid=0,_netdev,n
 EOF
 check "mount --fstab with _netdev, nofail, x-systemd.*" mount -T "$work/fstab" "$mnt"
 check "fstab mount: files readable" reads_hello "$mnt"
-check "fstab mount: unmount" unmounted "$mnt" "$(daemon_pid "$mnt")"
+check "fstab mount: unmount" unmounted "$mnt" "$(dpid "$mnt")"
 
 # --- credentials ------------------------------------------------------------------
 check "PASSWD from the environment" env PASSWD="$RIG_PASSWORD" "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
 	-o "port=$RIG_PORT,username=$RIG_USER"
 check "PASSWD mount: files readable" reads_hello "$mnt"
-check "PASSWD mount: unmount" unmounted "$mnt" "$(daemon_pid "$mnt")"
+check "PASSWD mount: unmount" unmounted "$mnt" "$(dpid "$mnt")"
 
 "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
-pid=$(daemon_pid "$mnt")
+pid=$(dpid "$mnt")
 check "password= mount works" reads_hello "$mnt"
-check "/proc/PID/cmdline shows no password" bash -c "[ -n '$pid' ] && ! tr '\\0' ' ' </proc/$pid/cmdline | grep -qF -- '$RIG_PASSWORD'"
+check "/proc/PID/cmdline shows no password" bash -c "[ -n '$pid' ] && ! tr '\\0' ' ' </proc/${pid:-0}/cmdline | grep -qF -- '$RIG_PASSWORD'"
 check "password= mount: unmount" unmounted "$mnt" "$pid"
 
 cp "$RIG_CREDENTIALS" "$work/open.cred"
@@ -95,8 +101,8 @@ check "ordinary user mounts onto a directory they own" runuser -u "$user" -- \
 check "user mount: files readable by that user" runuser -u "$user" -- cat "$home/share/hello.txt"
 # (root itself may not look in: FUSE keeps other users out without allow_other)
 check "user mount: owned by that user" test "$(runuser -u "$user" -- stat -c %U "$home/share/hello.txt")" = "$user"
-pid=$(daemon_pid "$home/share")
-check "user mount: the daemon runs as that user" test "$(ps -o user= -p "$pid")" = "$user"
+pid=$(dpid "$home/share")
+check "user mount: the daemon runs as that user" test "$(ps -o user= -p "${pid:-0}")" = "$user"
 check "user mount: fusermount3 -u by the user, no process left" \
 	gone_after runuser -u "$user" -- fusermount3 -u "$home/share"
 if ! grep -q '^user_allow_other' /etc/fuse.conf 2>/dev/null; then
@@ -105,7 +111,7 @@ if ! grep -q '^user_allow_other' /etc/fuse.conf 2>/dev/null; then
 		-o "port=$RIG_PORT,credentials=$home/cred,allow_other" 2>&1) || RC=$?
 	check "user + allow_other without user_allow_other: clear error" fails_with 1 "user_allow_other"
 fi
-umount_rig "$home/share" "$(daemon_pid "$home/share")" >/dev/null 2>&1
+umount_rig "$home/share" "$(dpid "$home/share")" >/dev/null 2>&1
 
 # --- errors a user can act on --------------------------------------------------------------
 o="port=$RIG_PORT,credentials=$RIG_CREDENTIALS"

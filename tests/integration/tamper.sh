@@ -66,6 +66,30 @@ for config in default smb30; do
 	rig_stop
 done
 
+# Keepalive: an idle mount sends ECHO every echo_interval seconds (seen
+# in the traffic the proxy forwards).
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	rig_start default
+	dump=$(mktemp -d)
+	at_exit rm -rf "$dump"
+	out=$(mktemp)
+	python3 "$PROXY" --target-port "$RIG_PORT" --mode pass --lifetime 30 --dump "$dump" >"$out" 2>&1 &
+	proxy_pid=$!
+	at_exit "kill $proxy_pid 2>/dev/null"
+	for _ in $(seq 1 100); do grep -q '^PORT ' "$out" && break; sleep 0.05; done
+	mnt=$(mktemp -d)
+	at_exit rmdir "$mnt"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
+		-o "port=$(sed -n 's/^PORT //p' "$out"),credentials=$RIG_CREDENTIALS,echo_interval=1"
+	pid=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
+	sleep 3.5
+	echoes=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-c.bin") if struct.unpack_from("<H", open(f,"rb").read(), 12)[0] == 13))' "$dump")
+	check "keepalive: an idle mount sent ECHOs (got $echoes in 3.5 s)" test "$echoes" -ge 2
+	umount_rig "$mnt" "$pid"
+	kill "$proxy_pid" 2>/dev/null
+	rig_stop
+fi
+
 rig_start signing
 check "signing: untampered through the proxy" untampered "" 3.1.1
 check "signing: SIGNING_REQUIRED cleared (3.1.1)" tampered clear-signing-req "tampered with"
@@ -82,7 +106,7 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	at_exit rmdir "$mnt"
 	proxy_start flip-signed:8
 	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$PROBE_PORT,credentials=$RIG_CREDENTIALS"
-	pid=$(pgrep -nf "smbfuse //$RIG_ADDR/$RIG_SHARE $mnt( |\$)" || echo 1)
+	pid=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
 	at_exit "umount_rig '$mnt' $pid"
 	out=$(cat "$mnt/file" 2>&1) && rc=0 || rc=$?
 	check "signed READ altered: the read fails with EIO" bash -c "[ $rc != 0 ] && grep -q 'Input/output error' <<<'$out'"
