@@ -32,7 +32,7 @@ fails_with() {	# fails_with STATUS TEXT: the last smbfuse_run failed so
 		{ echo "  want status $1 and '$2'; got $RC: $OUT"; return 1; }
 }
 reads_hello() { [ "$(cat "$1/hello.txt" 2>/dev/null)" = "through the mount" ]; }
-dpid() { dpid "//$RIG_ADDR/$RIG_SHARE" "$1"; }
+dpid() { daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$1"; }
 # unmounted MNT PID: unmount and see the daemon go.
 unmounted() { umount_rig "$1" "$2" && ! mountpoint -q "$1"; }
 

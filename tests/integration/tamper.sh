@@ -25,7 +25,7 @@ proxy_start() {
 	PROBE_PORT=$(sed -n 's/^PORT //p' "$out")
 	[ -n "$PROBE_PORT" ] || { echo "proxy did not start: $(cat "$out")"; exit 1; }
 }
-proxy_stop() { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; unset PROBE_PORT; }
+proxy_stop() { kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; unset PROBE_PORT; }
 
 # tampered MODE EXPECTED-TEXT [PROBE-OPTIONS]
 tampered() {
@@ -86,7 +86,7 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	echoes=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-c.bin") if struct.unpack_from("<H", open(f,"rb").read(), 12)[0] == 13))' "$dump")
 	check "keepalive: an idle mount sent ECHOs (got $echoes in 3.5 s)" test "$echoes" -ge 2
 	umount_rig "$mnt" "$pid"
-	kill "$proxy_pid" 2>/dev/null
+	kill "$proxy_pid" 2>/dev/null || true
 	rig_stop
 fi
 
