@@ -88,6 +88,20 @@ probe vers=3.0
 check "encrypt+vers=3.0: AES-128-CCM" has encryption AES-128-CCM
 rig_stop
 
+# Each cipher and signing algorithm, as the server's choice forces it.
+for alg in AES-128-GCM AES-128-CCM AES-256-GCM AES-256-CCM; do
+	SMBRIG_GLOBAL="server smb3 encryption algorithms = $alg" rig_start encrypt
+	probe
+	check "encrypt, server offers only $alg: negotiated and used" has encryption "$alg"
+	rig_stop
+done
+for alg in AES-128-CMAC HMAC-SHA256; do
+	SMBRIG_GLOBAL="server smb3 signing algorithms = $alg" rig_start signing
+	probe
+	check "signing, server offers only $alg: negotiated and used" has signing "$alg"
+	rig_stop
+done
+
 rig_start guest
 probe sec=none
 check "guest: anonymous session" has session anonymous

@@ -85,6 +85,15 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	sleep 3.5
 	echoes=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-c.bin") if struct.unpack_from("<H", open(f,"rb").read(), 12)[0] == 13))' "$dump")
 	check "keepalive: an idle mount sent ECHOs (got $echoes in 3.5 s)" test "$echoes" -ge 2
+	# Large reads and writes make smbd answer STATUS_PENDING first (its
+	# async I/O); the requests must wait for the final answers.
+	head -c $((48 << 20)) /dev/urandom >"$RIG_SHARE_DIR/big"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/big"
+	check "interim responses: a 48 MiB read is intact" cmp "$mnt/big" "$RIG_SHARE_DIR/big"
+	check "interim responses: a 48 MiB write is intact" bash -c "cp '$RIG_SHARE_DIR/big' '$mnt/big2' && cmp '$RIG_SHARE_DIR/big' '$RIG_SHARE_DIR/big2'"
+	interim=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-s.bin") if len(open(f,"rb").read()) >= 64 and struct.unpack_from("<I", open(f,"rb").read(), 8)[0] == 0x103))' "$dump")
+	echo "# $interim interim (STATUS_PENDING) responses seen"
+	check "interim responses: the server did send some (saw $interim)" test "$interim" -ge 1
 	umount_rig "$mnt" "$pid"
 	kill "$proxy_pid" 2>/dev/null || true
 	rig_stop
