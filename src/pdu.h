@@ -104,6 +104,10 @@ struct session_setup_rsp {
 
 int pdu_session_setup_dec(const uint8_t *msg, size_t len, struct session_setup_rsp *p);
 
+/* The StructureSize-9 body with one output buffer that QUERY_INFO and
+ * QUERY_DIRECTORY responses share. */
+int pdu_out_buffer_dec(const uint8_t *msg, size_t len, const uint8_t **out, size_t *n);
+
 /* LOGOFF, TREE_DISCONNECT and ECHO share one 4-byte body. */
 void pdu_empty_enc(struct wr *w);
 int pdu_empty_dec(const uint8_t *msg, size_t len);

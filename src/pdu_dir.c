@@ -39,28 +39,7 @@ int pdu_query_directory_enc(struct wr *w, size_t msg_start, struct smb2_fid fid,
 /* MS-SMB2 2.2.34 QUERY_DIRECTORY Response */
 int pdu_query_directory_dec(const uint8_t *msg, size_t len, const uint8_t **out, size_t *n)
 {
-	struct rd r, o;
-	uint16_t off;
-	uint32_t cnt;
-
-	*out = NULL;
-	*n = 0;
-	rd_init(&r, msg, len);
-	rd_seek(&r, SMB2_HEADER_SIZE);
-	if (rd_u16(&r) != 9)
-		return -EPROTO;
-	off = rd_u16(&r);
-	cnt = rd_u32(&r);
-	if (r.bad)
-		return -EPROTO;
-	if (cnt) {
-		o = rd_sub(&r, off, cnt);
-		if (r.bad)
-			return -EPROTO;
-		*out = o.p;
-		*n = o.len;
-	}
-	return 0;
+	return pdu_out_buffer_dec(msg, len, out, n);
 }
 
 /* MS-FSCC 2.4.18 FileIdFullDirectoryInformation: NextEntryOffset,

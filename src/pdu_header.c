@@ -98,3 +98,32 @@ int pdu_empty_dec(const uint8_t *msg, size_t len)
 	rd_skip(&r, 2);
 	return r.bad ? -EPROTO : 0;
 }
+
+/* The body shared by the QUERY_INFO (2.2.38) and QUERY_DIRECTORY
+ * (2.2.34) responses: StructureSize 9, OutputBufferOffset (2),
+ * OutputBufferLength (4), Buffer. */
+int pdu_out_buffer_dec(const uint8_t *msg, size_t len, const uint8_t **out, size_t *n)
+{
+	struct rd r, o;
+	uint16_t off;
+	uint32_t cnt;
+
+	*out = NULL;
+	*n = 0;
+	rd_init(&r, msg, len);
+	rd_seek(&r, SMB2_HEADER_SIZE);
+	if (rd_u16(&r) != 9)
+		return -EPROTO;
+	off = rd_u16(&r);
+	cnt = rd_u32(&r);
+	if (r.bad)
+		return -EPROTO;
+	if (cnt) {
+		o = rd_sub(&r, off, cnt);
+		if (r.bad)
+			return -EPROTO;
+		*out = o.p;
+		*n = o.len;
+	}
+	return 0;
+}

@@ -37,31 +37,11 @@ int pdu_query_info_enc(struct wr *w, size_t msg_start, const struct query_info_r
 	return w->bad ? -ENOMEM : 0;
 }
 
-/* MS-SMB2 2.2.38 QUERY_INFO Response (also read for BUFFER_OVERFLOW) */
+/* MS-SMB2 2.2.38 QUERY_INFO Response (also read for BUFFER_OVERFLOW):
+ * the same shape as the QUERY_DIRECTORY response. */
 int pdu_query_info_dec(const uint8_t *msg, size_t len, const uint8_t **out, size_t *n)
 {
-	struct rd r, o;
-	uint16_t off;
-	uint32_t cnt;
-
-	*out = NULL;
-	*n = 0;
-	rd_init(&r, msg, len);
-	rd_seek(&r, SMB2_HEADER_SIZE);
-	if (rd_u16(&r) != 9)
-		return -EPROTO;
-	off = rd_u16(&r);
-	cnt = rd_u32(&r);
-	if (r.bad)
-		return -EPROTO;
-	if (cnt) {
-		o = rd_sub(&r, off, cnt);
-		if (r.bad)
-			return -EPROTO;
-		*out = o.p;
-		*n = o.len;
-	}
-	return 0;
+	return pdu_out_buffer_dec(msg, len, out, n);
 }
 
 /* MS-SMB2 2.2.39 SET_INFO Request */
