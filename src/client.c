@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "client_int.h"
 #include "log.h"
 #include "ntstatus.h"
@@ -90,8 +92,17 @@ uint16_t credit_charge_for(size_t n)
 int chain_create(struct chain *ch, const char *smbpath, uint32_t access, uint32_t disposition,
 		 uint32_t options, uint32_t attributes)
 {
+	return chain_create_lease(ch, smbpath, access, disposition, options, attributes, NULL, 0);
+}
+
+int chain_create_lease(struct chain *ch, const char *smbpath, uint32_t access,
+		       uint32_t disposition, uint32_t options, uint32_t attributes,
+		       const uint8_t *lease_key, uint32_t lease_state)
+{
 	struct create_req q = {
-		.oplock = SMB2_OPLOCK_LEVEL_NONE,
+		.oplock = lease_key ? SMB2_OPLOCK_LEVEL_LEASE : SMB2_OPLOCK_LEVEL_NONE,
+		.lease_key = lease_key,
+		.lease_state = lease_state,
 		.access = access,
 		.attributes = attributes,
 		.share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
@@ -222,6 +233,7 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	pthread_mutex_init(&c->lease_lock, NULL);
 	c->cfg = o->attr;
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
@@ -231,9 +243,13 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
 	}
+	RAND_bytes((uint8_t *)&c->lease_salt, sizeof(c->lease_salt));
 	ret = session_open(&o->session, &c->s, err);
 	if (ret)
 		goto fail;
+	c->use_leases = c->s->dialect >= SMB2_DIALECT_210 &&
+		(c->s->server_capabilities & SMB2_GLOBAL_CAP_LEASING);
+	conn_set_break_handler(c->s->conn, lease_break_received, c);
 	if (c->cfg.blksize == 0)
 		c->cfg.blksize = (blksize_t)(c->s->max_read < 1048576 ? c->s->max_read : 1048576);
 	/* The mount root must exist and be a directory. */
@@ -256,8 +272,13 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
+	/* No new break jobs, then let the queued ones finish. */
+	if (c->s)
+		conn_set_break_handler(c->s->conn, NULL, NULL);
 	workq_free(c->workers);
 	session_close(c->s);
+	lease_forget_all(c);
+	pthread_mutex_destroy(&c->lease_lock);
 	attrcache_free(c->cache);
 	free(c->prefix);
 	free(c);
@@ -442,8 +463,8 @@ static uint32_t disposition_for(int flags)
  * in the same compound: after creating a file the kernel asks for its
  * attributes at once, and this answers before it asks. */
 static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t disposition,
-		     uint32_t options, uint32_t attributes, struct create_rsp *p,
-		     struct file_all_info *fa)
+		     uint32_t options, uint32_t attributes, const uint8_t *lease_key,
+		     struct create_rsp *p, struct file_all_info *fa)
 {
 	struct query_info_req q = {
 		.info_type = SMB2_0_INFO_FILE, .info_class = FileAllInformation,
@@ -455,7 +476,8 @@ static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t
 	int ret;
 
 	chain_init(&ch, c);
-	ret = chain_create(&ch, sp, access, disposition, options, attributes);
+	ret = chain_create_lease(&ch, sp, access, disposition, options, attributes, lease_key,
+				 SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING);
 	if (!ret && fa) {
 		chain_next(&ch, SMB2_QUERY_INFO, 0);
 		ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
@@ -486,6 +508,8 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	struct file_all_info fa, *fap = (flags & O_CREAT) ? &fa : NULL;
 	uint32_t access = access_for(flags), attrs = 0, options = 0;
 	struct stat created;
+	uint8_t key[16];
+	const uint8_t *lk;
 	char *sp;
 	int ret;
 
@@ -499,10 +523,13 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		attrs = FILE_ATTRIBUTE_READONLY;
 	if (flags & (O_SYNC | O_DSYNC))
 		options |= FILE_WRITE_THROUGH;
-	ret = open_once(c, sp, access, disposition_for(flags), options, attrs, &p, fap);
+	if (c->use_leases && !(flags & O_DIRECTORY))
+		lease_key_for(c, path, key);
+	lk = c->use_leases && !(flags & O_DIRECTORY) ? key : NULL;
+	ret = open_once(c, sp, access, disposition_for(flags), options, attrs, lk, &p, fap);
 	if (ret == -EACCES && (flags & O_ACCMODE) == O_WRONLY)
 		ret = open_once(c, sp, access & ~FILE_READ_DATA, disposition_for(flags), options,
-				attrs, &p, fap);
+				attrs, lk, &p, fap);
 	free(sp);
 	if (ret)
 		return ret;
@@ -510,6 +537,8 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		forget_with_parent(c, path);
 		file_changed(c, path);
 	}
+	if (p.has_lease && lk)
+		lease_remember(c, key, path);
 	if (fap && (fa.a.creation_time || fa.index_number)) {
 		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, 0, &created);
 		attrcache_put(c->cache, path, &created);

@@ -104,6 +104,12 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 /* The errno for a server status (context-free cases). */
 int client_errno(uint32_t status);
 
+/* What the file system layer does when another client changed a file
+ * this mount may have cached (a lease break): drop the kernel's cache. */
+typedef void (*client_invalidate_fn)(void *arg, const char *path);
+/* Set (or, with NULL, clear and wait out a running call). */
+void client_set_invalidate(struct client *c, client_invalidate_fn fn, void *arg);
+
 /* Forget cached attributes of a path (e.g. after a lease break). */
 void client_forget(struct client *c, const char *path);
 

@@ -5,6 +5,8 @@
 #ifndef SMBFUSE_CLIENT_INT_H
 #define SMBFUSE_CLIENT_INT_H
 
+#include <pthread.h>
+
 #include "attrcache.h"
 #include "client.h"
 #include "conn.h"
@@ -23,7 +25,19 @@ struct client {
 	 * or copy into a file bumps its bucket, and readahead drops what it
 	 * fetched before (atomic increments and loads; no lock). */
 	unsigned long change_gen[1024];
+	uint64_t lease_salt;		/* fixed: random per mount */
+	bool use_leases;		/* fixed: the server does leasing */
+	pthread_mutex_t lease_lock;	/* guards the three fields below */
+	struct lease_entry *leases;
+	client_invalidate_fn invalidate;
+	void *invalidate_arg;
 };
+
+/* client_lease.c */
+void lease_key_for(const struct client *c, const char *path, uint8_t key[16]);
+void lease_remember(struct client *c, const uint8_t key[16], const char *path);
+void lease_forget_all(struct client *c);
+void lease_break_received(void *arg, const uint8_t *msg, size_t len);
 
 /* A change to the data of path: bump its change counter. */
 void file_changed(struct client *c, const char *path);
@@ -66,6 +80,10 @@ int smb_path(const struct client *c, const char *path, char **out);
 /* Append a CREATE for path (converted already) to a chain. */
 int chain_create(struct chain *ch, const char *smbpath, uint32_t access, uint32_t disposition,
 		 uint32_t options, uint32_t attributes);
+/* The same, asking for a lease with the given key and state. */
+int chain_create_lease(struct chain *ch, const char *smbpath, uint32_t access,
+		       uint32_t disposition, uint32_t options, uint32_t attributes,
+		       const uint8_t *lease_key, uint32_t lease_state);
 /* Append a CLOSE of the related handle. */
 int chain_close(struct chain *ch);
 

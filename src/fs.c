@@ -28,10 +28,17 @@ static struct client_file *file_of(struct fuse_file_info *fi)
 	return fi ? (struct client_file *)(uintptr_t)fi->fh : NULL;
 }
 
+/* A lease break: another client changed path, drop the kernel's copy. */
+static void fs_invalidate(void *arg, const char *path)
+{
+	fuse_invalidate_path(arg, path);
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 {
 	struct fs_config *cfg = cfg_of();
 
+	client_set_invalidate(cfg->client, fs_invalidate, fuse_get_context()->fuse);
 	/* Inode numbers are the server's file index (ls -i, hard links). */
 	fc->use_ino = 1;
 	fc->entry_timeout = cfg->actimeo_s;
@@ -44,12 +51,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	case CACHE_STRICT:
 		/* Close-to-open consistency, as NFS gives: pages are kept
 		 * while mtime and size say the file is unchanged at open, and
-		 * dirty pages are written back before close(2) returns. */
+		 * dropped when a lease break says another client changed it.
+		 * No writeback cache here: with it the kernel never again
+		 * takes a regular file's size from the server, so a file
+		 * another client extended would look cut short. */
 		fc->auto_cache = 1;
-		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
-			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		break;
 	case CACHE_LOOSE:
+		/* Fast for one client: the kernel keeps pages across opens
+		 * and gathers small writes (writeback cache), trusting its
+		 * own idea of each file's size. */
 		fc->kernel_cache = 1;
 		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 			conn->want |= FUSE_CAP_WRITEBACK_CACHE;

@@ -268,6 +268,9 @@ out:
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
 	if (fuse) {
+		/* No lease break may reach the FUSE handle once it is gone. */
+		if (c)
+			client_set_invalidate(c, NULL, NULL);
 		if (mounted)
 			fuse_unmount(fuse);
 		fuse_destroy(fuse);

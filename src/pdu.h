@@ -209,6 +209,27 @@ struct create_rsp {
 
 int pdu_create_dec(const uint8_t *msg, size_t len, struct create_rsp *p);
 
+/* --- 2.2.23.2 Lease Break Notification, 2.2.24.2 / 2.2.25.2 Lease Break
+ * Acknowledgment and Response --------------------------------------- */
+
+#define SMB2_LEASE_READ_CACHING		0x01u
+#define SMB2_LEASE_HANDLE_CACHING	0x02u
+#define SMB2_LEASE_WRITE_CACHING	0x04u
+#define SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED 0x01u
+
+struct lease_break {
+	uint32_t flags;
+	uint8_t key[16];
+	uint32_t current_state, new_state;
+};
+
+/* -EPROTO for anything but a lease break notification (an oplock break
+ * has StructureSize 24). */
+int pdu_lease_break_dec(const uint8_t *msg, size_t len, struct lease_break *p);
+int pdu_lease_ack_enc(struct wr *w, const uint8_t key[16], uint32_t state);
+/* The response to an acknowledgment: the same shape. */
+int pdu_lease_ack_dec(const uint8_t *msg, size_t len, uint8_t key[16], uint32_t *state);
+
 /* --- 2.2.15 / 2.2.16 CLOSE ------------------------------------------- */
 
 int pdu_close_enc(struct wr *w, struct smb2_fid fid, uint16_t flags);

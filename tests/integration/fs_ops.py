@@ -142,7 +142,7 @@ def t_truncate():
 
 
 def t_close_to_open():
-    d1, d2 = data(3 << 20, 1), data(3 << 20, 2)
+    d1, d2 = data(3 << 20, 1), data((3 << 20) + 12345, 2)  # a different size too
     write_file(m("cto"), d1)
     eq(read_file(m("cto")), d1, "first read (sequential: prefetched)")
     time.sleep(0.05)

@@ -99,6 +99,51 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	rig_stop
 fi
 
+# Leases: a file this mount holds open is changed by another client
+# (smbclient); smbd breaks the mount's lease, smbfuse acknowledges it and
+# drops the kernel's cached copy.
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null && command -v smbclient >/dev/null; then
+	rig_start default
+	echo "version one" >"$RIG_SHARE_DIR/leased.txt"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/leased.txt"
+	dump=$(mktemp -d)
+	at_exit rm -rf "$dump"
+	out=$(mktemp)
+	at_exit rm -f "$out"
+	python3 "$PROXY" --target-port "$RIG_PORT" --mode pass --lifetime 60 --dump "$dump" >"$out" 2>&1 &
+	proxy_pid=$!
+	at_exit "kill $proxy_pid 2>/dev/null"
+	for _ in $(seq 1 100); do grep -q '^PORT ' "$out" && break; sleep 0.05; done
+	mnt=$(mktemp -d)
+	at_exit rmdir "$mnt"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$(sed -n 's/^PORT //p' "$out"),credentials=$RIG_CREDENTIALS"
+	pid=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
+	at_exit "umount_rig '$mnt' $pid"
+	exec 7<"$mnt/leased.txt"		# held open: the lease stays
+	first=$(cat <&7)
+	echo "version two, which is longer" >"$dump/v2"
+	t0=$(date +%s)
+	smbclient "//$RIG_ADDR/$RIG_SHARE" -p "$RIG_PORT" -A "$RIG_CREDENTIALS" -c "put $dump/v2 leased.txt" >/dev/null 2>&1
+	t1=$(date +%s)
+	sleep 0.5
+	check "lease: first read" test "$first" = "version one"
+	check "lease: the other client was not held up by the break ($((t1 - t0)) s)" test $((t1 - t0)) -lt 10
+	breaks=$(python3 -c 'import glob,struct,sys
+n=a=0
+for f in glob.glob(sys.argv[1]+"/*.bin"):
+    d=open(f,"rb").read()
+    if len(d)>=64 and struct.unpack_from("<H",d,12)[0]==18:
+        if f.endswith("-s.bin") and struct.unpack_from("<Q",d,24)[0]==2**64-1: n+=1
+        if f.endswith("-c.bin"): a+=1
+print(n, a)' "$dump")
+	check "lease: a break came and was acknowledged (breaks, acks: $breaks)" bash -c "set -- $breaks; [ \$1 -ge 1 ] && [ \$2 -ge 1 ]"
+	check "lease: the held file shows the other client's data" test "$(cat "$mnt/leased.txt")" = "version two, which is longer"
+	exec 7<&-
+	umount_rig "$mnt" "$pid"
+	proxy_stop
+	rig_stop
+fi
+
 rig_start signing
 check "signing: untampered through the proxy" untampered "" 3.1.1
 check "signing: SIGNING_REQUIRED cleared (3.1.1)" tampered clear-signing-req "tampered with"
