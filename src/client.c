@@ -121,6 +121,65 @@ int chain_close(struct chain *ch)
 	return pdu_close_enc(&ch->w, smb2_fid_related, 0);
 }
 
+int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32_t disposition,
+		  uint32_t options, const struct mid_req *m, uint32_t *status,
+		  struct conn_msg *rsp)
+{
+	struct chain ch;
+	uint32_t st = STATUS_SUCCESS;
+	int ret;
+
+	chain_init(&ch, c);
+	ret = chain_create(&ch, smbpath, access, disposition, options, 0);
+	if (ret)
+		goto out;
+	if (m->kind == MID_QUERY_INFO) {
+		struct query_info_req q = {
+			.info_type = m->info_type, .info_class = m->info_class,
+			.output_len = m->output_len, .fid = smb2_fid_related,
+			.input = m->input, .input_len = m->input_len,
+		};
+
+		chain_next(&ch, SMB2_QUERY_INFO, 0);
+		ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
+	} else if (m->kind == MID_SET_INFO) {
+		chain_next(&ch, SMB2_SET_INFO, 0);
+		ret = pdu_set_info_enc(&ch.w, ch.start[1], m->info_type, m->info_class,
+				       smb2_fid_related, m->input, m->input_len);
+	} else {
+		struct ioctl_req q = {
+			.ctl_code = m->ctl_code, .input = m->input, .input_len = m->input_len,
+			.max_output = m->output_len, .flags = SMB2_0_IOCTL_IS_FSCTL,
+		};
+
+		memcpy(q.file_id, &smb2_fid_related, 16);
+		chain_next(&ch, SMB2_IOCTL, 0);
+		ret = pdu_ioctl_enc(&ch.w, ch.start[1], &q);
+	}
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret)
+		goto out;
+	st = chain_status(&ch, 0);
+	if (st == STATUS_SUCCESS)
+		st = chain_status(&ch, 1);
+	if (st != STATUS_SUCCESS && !(m->kind == MID_QUERY_INFO && st == STATUS_BUFFER_OVERFLOW)) {
+		ret = client_errno(st);
+		goto out;
+	}
+	if (rsp) {
+		*rsp = ch.rsp[1];
+		ch.rsp[1].buf = NULL;
+	}
+out:
+	if (status)
+		*status = st;
+	chain_free(&ch);
+	return ret;
+}
+
 /* --- errors ---------------------------------------------------------------- */
 
 int client_errno(uint32_t status)
@@ -291,53 +350,32 @@ void client_close(struct client *c)
 static int stat_smb(struct client *c, const char *path, const char *smbpath, struct stat *st,
 		    uint32_t *attrs)
 {
-	struct query_info_req q = {
-		.info_type = SMB2_0_INFO_FILE,
-		.info_class = FileAllInformation,
-		.output_len = 4096,
-		.fid = smb2_fid_related,
+	static const struct mid_req all_info = {
+		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILE,
+		.info_class = FileAllInformation, .output_len = 4096,
 	};
 	struct file_all_info fa;
-	struct chain ch;
+	struct conn_msg rsp = { 0 };
 	const uint8_t *out;
 	size_t n;
 	uint32_t tag = 0;
 	int ret;
 
-	chain_init(&ch, c);
-	ret = chain_create(&ch, smbpath, FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_OPEN_REPARSE_POINT, 0);
+	ret = path_compound(c, smbpath, FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_OPEN_REPARSE_POINT,
+			    &all_info, NULL, &rsp);
 	if (ret)
-		goto out;
-	chain_next(&ch, SMB2_QUERY_INFO, 0);
-	ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
-	if (ret)
-		goto out;
-	ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	if (chain_status(&ch, 0) != STATUS_SUCCESS) {
-		ret = client_errno(chain_status(&ch, 0));
-		goto out;
-	}
-	ret = chain_status(&ch, 1) == STATUS_SUCCESS || chain_status(&ch, 1) == STATUS_BUFFER_OVERFLOW ?
-		0 : client_errno(chain_status(&ch, 1));
-	if (ret)
-		goto out;
-	if (pdu_query_info_dec(ch.rsp[1].buf, ch.rsp[1].len, &out, &n) != 0 ||
-	    file_all_info_dec(out, n, &fa) != 0) {
-		ret = -EIO;
-		goto out;
+		return ret;
+	if (pdu_query_info_dec(rsp.buf, rsp.len, &out, &n) != 0 || file_all_info_dec(out, n, &fa) != 0) {
+		conn_msg_free(&rsp);
+		return -EIO;
 	}
 	if (fa.a.attributes & FILE_ATTRIBUTE_REPARSE_POINT)
 		tag = IO_REPARSE_TAG_SYMLINK;	/* refined by readlink; see client_ns.c */
 	attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, tag, st);
 	if (attrs)
 		*attrs = fa.a.attributes;
-out:
-	chain_free(&ch);
-	return ret;
+	conn_msg_free(&rsp);
+	return 0;
 }
 
 int client_stat(struct client *c, const char *path, struct stat *st)
@@ -738,37 +776,25 @@ int client_flush(struct client *c, struct client_file *f)
 
 int client_statfs(struct client *c, struct statvfs *sv)
 {
-	struct query_info_req q = {
-		.info_type = SMB2_0_INFO_FILESYSTEM,
-		.info_class = FileFsFullSizeInformation,
-		.output_len = 64,
-		.fid = smb2_fid_related,
+	static const struct mid_req fs_size = {
+		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILESYSTEM,
+		.info_class = FileFsFullSizeInformation, .output_len = 64,
 	};
 	struct fs_full_size_info fs;
-	struct chain ch;
+	struct conn_msg rsp = { 0 };
 	const uint8_t *out;
 	size_t n;
 	int ret;
 
-	chain_init(&ch, c);
-	ret = chain_create(&ch, c->prefix, FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_DIRECTORY_FILE, 0);
+	ret = path_compound(c, c->prefix, FILE_READ_ATTRIBUTES, FILE_OPEN, FILE_DIRECTORY_FILE,
+			    &fs_size, NULL, &rsp);
 	if (ret)
-		goto out;
-	chain_next(&ch, SMB2_QUERY_INFO, 0);
-	ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
+		return ret;
+	ret = pdu_query_info_dec(rsp.buf, rsp.len, &out, &n) || fs_full_size_info_dec(out, n, &fs) ?
+		-EIO : 0;
+	conn_msg_free(&rsp);
 	if (ret)
-		goto out;
-	if (pdu_query_info_dec(ch.rsp[1].buf, ch.rsp[1].len, &out, &n) != 0 ||
-	    fs_full_size_info_dec(out, n, &fs) != 0) {
-		ret = -EIO;
-		goto out;
-	}
+		return ret;
 	memset(sv, 0, sizeof(*sv));
 	sv->f_bsize = (unsigned long)fs.sectors_per_unit * fs.bytes_per_sector;
 	if (sv->f_bsize == 0)
@@ -778,7 +804,5 @@ int client_statfs(struct client *c, struct statvfs *sv)
 	sv->f_bfree = fs.actual_avail_units;
 	sv->f_bavail = fs.caller_avail_units;
 	sv->f_namemax = 255;
-out:
-	chain_free(&ch);
-	return ret;
+	return 0;
 }

@@ -87,6 +87,28 @@ int chain_create_lease(struct chain *ch, const char *smbpath, uint32_t access,
 /* Append a CLOSE of the related handle. */
 int chain_close(struct chain *ch);
 
+/* The request in the middle of a CREATE + request + CLOSE compound, the
+ * shape most path operations take (one round trip, nothing left open). */
+enum mid_kind { MID_QUERY_INFO, MID_SET_INFO, MID_IOCTL };
+
+struct mid_req {
+	enum mid_kind kind;
+	uint8_t info_type, info_class;		/* QUERY_INFO, SET_INFO */
+	uint32_t ctl_code;			/* IOCTL */
+	uint32_t output_len;			/* QUERY_INFO, IOCTL */
+	const uint8_t *input;			/* QUERY_INFO input, SET_INFO buffer, IOCTL input */
+	size_t input_len;
+};
+
+/* Run CREATE(smbpath) + m + CLOSE.  0 when the CREATE and the middle
+ * request succeeded (BUFFER_OVERFLOW counts for QUERY_INFO), and then the
+ * middle response is handed to *rsp (if rsp is not NULL); otherwise the
+ * errno of the first failure.  *status (if not NULL) gets the status that
+ * decided: the failing one, or the middle request's. */
+int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32_t disposition,
+		  uint32_t options, const struct mid_req *m, uint32_t *status,
+		  struct conn_msg *rsp);
+
 /* Forget cached attributes of path and of its parent (whose times change). */
 void forget_with_parent(struct client *c, const char *path);
 

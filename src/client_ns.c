@@ -23,32 +23,12 @@
 static int path_set_info(struct client *c, const char *sp, uint32_t access, uint32_t options,
 			 uint8_t cls, const uint8_t *buf, size_t n, uint32_t *status)
 {
-	struct chain ch;
-	int ret, i;
+	struct mid_req m = {
+		.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE, .info_class = cls,
+		.input = buf, .input_len = n,
+	};
 
-	*status = STATUS_SUCCESS;
-	chain_init(&ch, c);
-	ret = chain_create(&ch, sp, access, FILE_OPEN, options, 0);
-	if (ret)
-		goto out;
-	chain_next(&ch, SMB2_SET_INFO, 0);
-	ret = pdu_set_info_enc(&ch.w, ch.start[1], SMB2_0_INFO_FILE, cls, smb2_fid_related, buf, n);
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	for (i = 0; i < 2; i++) {
-		if (chain_status(&ch, i) != STATUS_SUCCESS) {
-			*status = chain_status(&ch, i);
-			ret = client_errno(*status);
-			break;
-		}
-	}
-out:
-	chain_free(&ch);
-	return ret;
+	return path_compound(c, sp, access, FILE_OPEN, options, &m, status, NULL);
 }
 
 static int handle_set_info(struct client *c, struct smb2_fid fid, uint8_t cls,
@@ -321,40 +301,13 @@ static int reparse_ioctl(struct client *c, const char *sp, uint32_t access, uint
 			 uint32_t ctl, const uint8_t *in, size_t inlen, struct conn_msg *rsp,
 			 uint32_t *status)
 {
-	struct ioctl_req q = {
-		.ctl_code = ctl, .input = in, .input_len = inlen,
-		.max_output = in ? 0 : REPARSE_MAX, .flags = SMB2_0_IOCTL_IS_FSCTL,
+	struct mid_req m = {
+		.kind = MID_IOCTL, .ctl_code = ctl, .input = in, .input_len = inlen,
+		.output_len = in ? 0 : REPARSE_MAX,
 	};
-	struct chain ch;
-	int ret, i;
 
-	*status = STATUS_SUCCESS;
-	memcpy(q.file_id, &smb2_fid_related, 16);
-	chain_init(&ch, c);
-	ret = chain_create(&ch, sp, access, disposition, FILE_OPEN_REPARSE_POINT |
-			   FILE_NON_DIRECTORY_FILE, 0);
-	if (ret)
-		goto out;
-	chain_next(&ch, SMB2_IOCTL, 0);
-	ret = pdu_ioctl_enc(&ch.w, ch.start[1], &q);
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	for (i = 0; i < 2; i++) {
-		if (chain_status(&ch, i) != STATUS_SUCCESS) {
-			*status = chain_status(&ch, i);
-			ret = client_errno(*status);
-			goto out;
-		}
-	}
-	*rsp = ch.rsp[1];
-	ch.rsp[1].buf = NULL;
-out:
-	chain_free(&ch);
-	return ret;
+	return path_compound(c, sp, access, disposition,
+			     FILE_OPEN_REPARSE_POINT | FILE_NON_DIRECTORY_FILE, &m, status, rsp);
 }
 
 int client_readlink(struct client *c, const char *path, char *buf, size_t size)

@@ -47,13 +47,12 @@ static const char *ea_name(const char *name)
 static int query_eas(struct client *c, const char *path, const char *name, struct conn_msg *rsp,
 		     const uint8_t **out, size_t *n)
 {
-	struct query_info_req q = {
-		.info_type = SMB2_0_INFO_FILE, .info_class = FileFullEaInformation,
-		.output_len = EA_BUFFER, .fid = smb2_fid_related,
+	struct mid_req m = {
+		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILE,
+		.info_class = FileFullEaInformation, .output_len = EA_BUFFER,
 	};
 	struct wr in;
-	struct chain ch;
-	uint32_t st;
+	uint32_t st = STATUS_SUCCESS;
 	char *sp;
 	int ret;
 
@@ -67,43 +66,21 @@ static int query_eas(struct client *c, const char *path, const char *name, struc
 		wr_u32(&in, 0);
 		wr_u8(&in, (uint8_t)strlen(name));
 		wr_bytes(&in, name, strlen(name) + 1);
-		q.input = in.p;
-		q.input_len = in.len;
+		m.input = in.p;
+		m.input_len = in.len;
 	}
-	chain_init(&ch, c);
-	ret = chain_create(&ch, sp, FILE_READ_EA | FILE_READ_ATTRIBUTES, FILE_OPEN,
-			   FILE_OPEN_REPARSE_POINT, 0);
-	if (!ret) {
-		chain_next(&ch, SMB2_QUERY_INFO, 0);
-		ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
-	}
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	if (chain_status(&ch, 0) != STATUS_SUCCESS) {
-		ret = client_errno(chain_status(&ch, 0));
-		goto out;
-	}
-	st = chain_status(&ch, 1);
-	if (st == STATUS_NO_EAS_ON_FILE || st == STATUS_NONEXISTENT_EA_ENTRY) {
-		ret = 0;		/* an empty list */
-		goto out;
-	}
-	if (st != STATUS_SUCCESS) {
-		ret = st == STATUS_BUFFER_OVERFLOW ? -E2BIG : client_errno(st);
-		goto out;
-	}
-	if (pdu_query_info_dec(ch.rsp[1].buf, ch.rsp[1].len, out, n) != 0) {
+	ret = in.bad ? -ENOMEM :
+		path_compound(c, sp, FILE_READ_EA | FILE_READ_ATTRIBUTES, FILE_OPEN,
+			      FILE_OPEN_REPARSE_POINT, &m, &st, rsp);
+	if (ret == 0 && st == STATUS_BUFFER_OVERFLOW) {
+		conn_msg_free(rsp);	/* a partial list would lie */
+		ret = -E2BIG;
+	} else if (ret == 0 && pdu_query_info_dec(rsp->buf, rsp->len, out, n) != 0) {
+		conn_msg_free(rsp);
 		ret = -EIO;
-		goto out;
+	} else if (ret && (st == STATUS_NO_EAS_ON_FILE || st == STATUS_NONEXISTENT_EA_ENTRY)) {
+		ret = 0;		/* an empty list */
 	}
-	*rsp = ch.rsp[1];
-	ch.rsp[1].buf = NULL;
-out:
-	chain_free(&ch);
 	wr_free(&in);
 	free(sp);
 	return ret;
@@ -221,7 +198,10 @@ ssize_t client_listxattr(struct client *c, const char *path, char *buf, size_t s
 static int set_ea(struct client *c, const char *path, const char *en, const void *value,
 		  size_t size)
 {
-	struct chain ch;
+	struct mid_req m = {
+		.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE,
+		.info_class = FileFullEaInformation,
+	};
 	struct wr info;
 	char *sp;
 	int ret;
@@ -238,21 +218,11 @@ static int set_ea(struct client *c, const char *path, const char *en, const void
 	wr_u16(&info, (uint16_t)size);
 	wr_bytes(&info, en, strlen(en) + 1);
 	wr_bytes(&info, value, size);
-	chain_init(&ch, c);
-	ret = chain_create(&ch, sp, FILE_WRITE_EA | FILE_READ_ATTRIBUTES, FILE_OPEN,
-			   FILE_OPEN_REPARSE_POINT, 0);
-	if (!ret) {
-		chain_next(&ch, SMB2_SET_INFO, 0);
-		ret = pdu_set_info_enc(&ch.w, ch.start[1], SMB2_0_INFO_FILE, FileFullEaInformation,
-				       smb2_fid_related, info.p, info.len);
-	}
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
-	chain_free(&ch);
+	m.input = info.p;
+	m.input_len = info.len;
+	ret = info.bad ? -ENOMEM :
+		path_compound(c, sp, FILE_WRITE_EA | FILE_READ_ATTRIBUTES, FILE_OPEN,
+			      FILE_OPEN_REPARSE_POINT, &m, NULL, NULL);
 	wr_free(&info);
 	free(sp);
 	attrcache_forget(c->cache, path);
