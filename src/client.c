@@ -270,17 +270,7 @@ const unsigned long *file_gen(struct client *c, const char *path)
 	return &c->change_gen[gen_slot(path)];
 }
 
-void client_forget(struct client *c, const char *path)
-{
-	attrcache_forget(c->cache, path);
-}
-
 /* --- open / close the client ---------------------------------------------- */
-
-struct session *client_session(struct client *c)
-{
-	return c->s;
-}
 
 int client_open(const struct client_opts *o, struct client **out, char err[SESSION_ERRLEN])
 {

@@ -34,7 +34,6 @@ struct client_opts {
 /* Connect and check that the prefix is a directory.  err explains. */
 int client_open(const struct client_opts *o, struct client **c, char err[SESSION_ERRLEN]);
 void client_close(struct client *c);
-struct session *client_session(struct client *c);
 
 /* An open file or directory. */
 struct client_file {
@@ -110,7 +109,5 @@ typedef void (*client_invalidate_fn)(void *arg, const char *path);
 /* Set (or, with NULL, clear and wait out a running call). */
 void client_set_invalidate(struct client *c, client_invalidate_fn fn, void *arg);
 
-/* Forget cached attributes of a path (e.g. after a lease break). */
-void client_forget(struct client *c, const char *path);
 
 #endif

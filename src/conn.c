@@ -174,16 +174,6 @@ bool conn_alive(struct conn *c)
 	return alive;
 }
 
-uint32_t conn_credits(struct conn *c)
-{
-	uint32_t n;
-
-	pthread_mutex_lock(&c->lock);
-	n = c->credits;
-	pthread_mutex_unlock(&c->lock);
-	return n;
-}
-
 void conn_set_negotiated(struct conn *c, uint16_t dialect, bool large_mtu, size_t max_frame)
 {
 	pthread_mutex_lock(&c->lock);

@@ -110,7 +110,5 @@ void conn_chain_link(struct wr *w, size_t msg_start);
 const char *conn_error(struct conn *c);
 bool conn_alive(struct conn *c);
 
-/* Counters for tests and --probe. */
-uint32_t conn_credits(struct conn *c);
 
 #endif

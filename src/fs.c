@@ -204,7 +204,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
 	(void)path;
 	log_debug("read %s %zu@%lld", path ? path : "(fh)", size, (long long)off);
 	n = client_read(cl(), file_of(fi), buf, size, off);
-	return n < 0 ? (int)n : (int)n;
+	return (int)n;
 }
 
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
