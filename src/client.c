@@ -121,61 +121,105 @@ int chain_close(struct chain *ch)
 	return pdu_close_enc(&ch->w, smb2_fid_related, 0);
 }
 
-int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32_t disposition,
-		  uint32_t options, const struct mid_req *m, uint32_t *status,
-		  struct conn_msg *rsp)
+/* Append m, addressed to fid, to a chain. */
+static int mid_enc(struct chain *ch, struct smb2_fid fid, const struct mid_req *m)
 {
-	struct chain ch;
-	uint32_t st = STATUS_SUCCESS;
-	int ret;
+	size_t at;
 
-	chain_init(&ch, c);
-	ret = chain_create(&ch, smbpath, access, disposition, options, 0);
-	if (ret)
-		goto out;
 	if (m->kind == MID_QUERY_INFO) {
 		struct query_info_req q = {
 			.info_type = m->info_type, .info_class = m->info_class,
-			.output_len = m->output_len, .fid = smb2_fid_related,
+			.output_len = m->output_len, .fid = fid,
 			.input = m->input, .input_len = m->input_len,
 		};
 
-		chain_next(&ch, SMB2_QUERY_INFO, 0);
-		ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
-	} else if (m->kind == MID_SET_INFO) {
-		chain_next(&ch, SMB2_SET_INFO, 0);
-		ret = pdu_set_info_enc(&ch.w, ch.start[1], m->info_type, m->info_class,
-				       smb2_fid_related, m->input, m->input_len);
-	} else {
+		chain_next(ch, SMB2_QUERY_INFO, 0);
+		at = ch->start[ch->n - 1];
+		return pdu_query_info_enc(&ch->w, at, &q);
+	}
+	if (m->kind == MID_SET_INFO) {
+		chain_next(ch, SMB2_SET_INFO, 0);
+		at = ch->start[ch->n - 1];
+		return pdu_set_info_enc(&ch->w, at, m->info_type, m->info_class, fid,
+					m->input, m->input_len);
+	}
+	{
 		struct ioctl_req q = {
 			.ctl_code = m->ctl_code, .input = m->input, .input_len = m->input_len,
 			.max_output = m->output_len, .flags = SMB2_0_IOCTL_IS_FSCTL,
 		};
 
-		memcpy(q.file_id, &smb2_fid_related, 16);
-		chain_next(&ch, SMB2_IOCTL, 0);
-		ret = pdu_ioctl_enc(&ch.w, ch.start[1], &q);
+		memcpy(q.file_id, &fid, 16);
+		chain_next(ch, SMB2_IOCTL, 0);
+		at = ch->start[ch->n - 1];
+		return pdu_ioctl_enc(&ch->w, at, &q);
 	}
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
+}
+
+/* Send a built chain and decide as path_compound and handle_request
+ * promise: the first failing status, or the last message's. */
+static int finish(struct chain *ch, const struct mid_req *m, uint32_t *status,
+		  struct conn_msg *rsp)
+{
+	uint32_t st = STATUS_SUCCESS;
+	int ret, i, last = ch->n > 1 ? 1 : 0;
+
+	ret = chain_send(ch);
 	if (ret)
 		goto out;
-	st = chain_status(&ch, 0);
-	if (st == STATUS_SUCCESS)
-		st = chain_status(&ch, 1);
-	if (st != STATUS_SUCCESS && !(m->kind == MID_QUERY_INFO && st == STATUS_BUFFER_OVERFLOW)) {
+	for (i = 0; i <= last; i++) {
+		st = chain_status(ch, i);
+		if (st != STATUS_SUCCESS)
+			break;
+	}
+	if (st != STATUS_SUCCESS && !(i == last && m->kind == MID_QUERY_INFO &&
+				      st == STATUS_BUFFER_OVERFLOW)) {
 		ret = client_errno(st);
 		goto out;
 	}
 	if (rsp) {
-		*rsp = ch.rsp[1];
-		ch.rsp[1].buf = NULL;
+		*rsp = ch->rsp[last];
+		ch->rsp[last].buf = NULL;
 	}
 out:
 	if (status)
 		*status = st;
+	return ret;
+}
+
+int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32_t disposition,
+		  uint32_t options, const struct mid_req *m, uint32_t *status,
+		  struct conn_msg *rsp)
+{
+	struct chain ch;
+	int ret;
+
+	chain_init(&ch, c);
+	ret = chain_create(&ch, smbpath, access, disposition, options, 0);
+	if (!ret)
+		ret = mid_enc(&ch, smb2_fid_related, m);
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = finish(&ch, m, status, rsp);
+	else if (status)
+		*status = STATUS_SUCCESS;
+	chain_free(&ch);
+	return ret;
+}
+
+int handle_request(struct client *c, struct smb2_fid fid, const struct mid_req *m,
+		   uint32_t *status, struct conn_msg *rsp)
+{
+	struct chain ch;
+	int ret;
+
+	chain_init(&ch, c);
+	ret = mid_enc(&ch, fid, m);
+	if (!ret)
+		ret = finish(&ch, m, status, rsp);
+	else if (status)
+		*status = STATUS_SUCCESS;
 	chain_free(&ch);
 	return ret;
 }
@@ -385,53 +429,23 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 	return ret;
 }
 
-/* QUERY_INFO on an open handle. */
-static int query_handle(struct client *c, struct smb2_fid fid, uint8_t type, uint8_t cls,
-			uint32_t outlen, struct conn_msg *rsp, const uint8_t **out, size_t *n)
-{
-	struct query_info_req q = {
-		.info_type = type, .info_class = cls, .output_len = outlen, .fid = fid,
-	};
-	struct chain ch;
-	uint32_t st;
-	int ret;
-
-	chain_init(&ch, c);
-	chain_next(&ch, SMB2_QUERY_INFO, 0);
-	ret = pdu_query_info_enc(&ch.w, 0, &q);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	st = chain_status(&ch, 0);
-	if (st != STATUS_SUCCESS && st != STATUS_BUFFER_OVERFLOW) {
-		ret = client_errno(st);
-		goto out;
-	}
-	if (pdu_query_info_dec(ch.rsp[0].buf, ch.rsp[0].len, out, n) != 0) {
-		ret = -EIO;
-		goto out;
-	}
-	/* Hand the message to the caller: out points into it. */
-	*rsp = ch.rsp[0];
-	ch.rsp[0].buf = NULL;
-out:
-	chain_free(&ch);
-	return ret;
-}
-
 int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 {
+	static const struct mid_req all_info = {
+		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILE,
+		.info_class = FileAllInformation, .output_len = 4096,
+	};
 	struct file_all_info fa;
 	struct conn_msg rsp = { 0 };
 	const uint8_t *out;
 	size_t n;
 	int ret;
 
-	ret = query_handle(c, f->fid, SMB2_0_INFO_FILE, FileAllInformation, 4096, &rsp, &out, &n);
+	ret = handle_request(c, f->fid, &all_info, NULL, &rsp);
 	if (ret)
 		return ret;
-	ret = file_all_info_dec(out, n, &fa) ? -EIO : 0;
+	ret = pdu_query_info_dec(rsp.buf, rsp.len, &out, &n) || file_all_info_dec(out, n, &fa) ?
+		-EIO : 0;
 	if (!ret) {
 		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, f->path), fa.nlink, 0, st);
 		attrcache_put(c->cache, f->path, st);

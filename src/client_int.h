@@ -109,6 +109,10 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 		  uint32_t options, const struct mid_req *m, uint32_t *status,
 		  struct conn_msg *rsp);
 
+/* The same request (m) on an open handle, alone. */
+int handle_request(struct client *c, struct smb2_fid fid, const struct mid_req *m,
+		   uint32_t *status, struct conn_msg *rsp);
+
 /* Forget cached attributes of path and of its parent (whose times change). */
 void forget_with_parent(struct client *c, const char *path);
 

@@ -20,39 +20,21 @@
 #define CHUNK_MAX (1024 * 1024)
 #define CHUNKS_PER_REQUEST 16
 
-/* One IOCTL on an open handle; the response stays in *rsp. */
+/* One FSCTL on an open handle; the response stays in *rsp. */
 static int handle_ioctl(struct client *c, struct smb2_fid fid, uint32_t ctl, const uint8_t *in,
 			size_t inlen, uint32_t max_out, struct conn_msg *rsp, struct ioctl_rsp *p,
 			uint32_t *status)
 {
-	struct ioctl_req q = {
-		.ctl_code = ctl, .input = in, .input_len = inlen, .max_output = max_out,
-		.flags = SMB2_0_IOCTL_IS_FSCTL,
+	struct mid_req m = {
+		.kind = MID_IOCTL, .ctl_code = ctl, .input = in, .input_len = inlen,
+		.output_len = max_out,
 	};
-	struct chain ch;
-	int ret;
+	int ret = handle_request(c, fid, &m, status, rsp);
 
-	memcpy(q.file_id, &fid, 16);
-	chain_init(&ch, c);
-	chain_next(&ch, SMB2_IOCTL, credit_charge_for(inlen > max_out ? inlen : max_out));
-	ret = pdu_ioctl_enc(&ch.w, 0, &q);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	*status = chain_status(&ch, 0);
-	if (*status != STATUS_SUCCESS) {
-		ret = client_errno(*status);
-		goto out;
-	}
-	if (pdu_ioctl_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0) {
+	if (!ret && pdu_ioctl_dec(rsp->buf, rsp->len, p) != 0) {
+		conn_msg_free(rsp);
 		ret = -EIO;
-		goto out;
 	}
-	*rsp = ch.rsp[0];
-	ch.rsp[0].buf = NULL;
-out:
-	chain_free(&ch);
 	return ret;
 }
 
@@ -152,19 +134,14 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 		return 0;
 	if (mode == FALLOC_FL_KEEP_SIZE) {
 		/* MS-FSCC 2.4.4 FileAllocationInformation */
-		struct chain ch;
+		struct mid_req m = {
+			.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE,
+			.info_class = FileAllocationInformation, .input = buf, .input_len = 8,
+		};
 
 		le64_put(buf, (uint64_t)(off + len));
 		file_changed(c, f->path);
-		chain_init(&ch, c);
-		chain_next(&ch, SMB2_SET_INFO, 0);
-		ret = pdu_set_info_enc(&ch.w, 0, SMB2_0_INFO_FILE, FileAllocationInformation, f->fid,
-				       buf, 8);
-		if (!ret)
-			ret = chain_send(&ch);
-		if (!ret)
-			ret = chain_errno(&ch);
-		chain_free(&ch);
+		ret = handle_request(c, f->fid, &m, NULL, NULL);
 		attrcache_forget(c->cache, f->path);
 		return ret;
 	}

@@ -31,23 +31,6 @@ static int path_set_info(struct client *c, const char *sp, uint32_t access, uint
 	return path_compound(c, sp, access, FILE_OPEN, options, &m, status, NULL);
 }
 
-static int handle_set_info(struct client *c, struct smb2_fid fid, uint8_t cls,
-			   const uint8_t *buf, size_t n)
-{
-	struct chain ch;
-	int ret;
-
-	chain_init(&ch, c);
-	chain_next(&ch, SMB2_SET_INFO, 0);
-	ret = pdu_set_info_enc(&ch.w, 0, SMB2_0_INFO_FILE, cls, fid, buf, n);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
-	chain_free(&ch);
-	return ret;
-}
-
 /* SET_INFO on the open file if there is one, else on the path. */
 static int set_info(struct client *c, const char *path, struct client_file *f, uint32_t access,
 		    uint8_t cls, const uint8_t *buf, size_t n)
@@ -58,7 +41,12 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 
 	file_changed(c, path ? path : f->path);
 	if (f) {
-		ret = handle_set_info(c, f->fid, cls, buf, n);
+		struct mid_req m = {
+			.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE, .info_class = cls,
+			.input = buf, .input_len = n,
+		};
+
+		ret = handle_request(c, f->fid, &m, NULL, NULL);
 	}
 	else {
 		ret = smb_path(c, path, &sp);

@@ -285,13 +285,7 @@ def t_fsync():
 
 def t_hardlink():
     write_file(m("h1"), b"linked")
-    try:
-        os.link(m("h1"), m("h2"))
-    except OSError as e:
-        if e.errno != errno.EPERM:
-            raise
-        os.unlink(m("h1"))
-        return
+    os.link(m("h1"), m("h2"))  # Samba does hard links: no way out here
     eq(os.stat(m("h1")).st_ino, os.stat(m("h2")).st_ino, "same inode")
     eq(os.stat(m("h2")).st_nlink, 2, "two links")
     eq(read_file(m("h2")), b"linked", "content")
@@ -314,13 +308,7 @@ def t_symlink():
 def t_xattr():
     p = m("xa")
     write_file(p, b"")
-    try:
-        os.setxattr(p, "user.color", b"blue")
-    except OSError as e:
-        if e.errno == errno.EOPNOTSUPP:
-            os.unlink(p)
-            return  # the server's file system has no EAs
-        raise
+    os.setxattr(p, "user.color", b"blue")  # the rig's share keeps EAs
     eq(os.getxattr(p, "user.color"), b"blue", "getxattr")
     assert "user.color" in os.listxattr(p), os.listxattr(p)
     os.setxattr(p, "user.color", b"green", os.XATTR_REPLACE)
