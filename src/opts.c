@@ -64,6 +64,8 @@ void opts_free(struct options *o)
 	free(o->path);
 	free(o->user);
 	free(o->domain);
+	free(o->spn);
+	free(o->krb5_ccache);
 	wipe_free(o->password);
 	memset(o, 0, sizeof(*o));
 }
@@ -275,6 +277,21 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 			return fail(err, -EINVAL, "sec=%.*s is not one of ntlmssp, krb5, none",
 				    (int)vl, v ? v : "");
 		return 0;
+	}
+	if (key_is(k, kl, "spn") || key_is(k, kl, "servicename")) {
+		if (!v || vl == 0)
+			return fail(err, -EINVAL, "option '%.*s' needs a Kerberos service name "
+				    "(service/host[@REALM] or service@host)", (int)kl, k);
+		if (!memchr(v, '/', vl) && !memchr(v, '@', vl))
+			return fail(err, -EINVAL, "%.*s=%.*s is neither service/host[@REALM] nor "
+				    "service@host", (int)kl, k, (int)vl, v);
+		return set_str(&o->spn, v, vl);
+	}
+	if (key_is(k, kl, "krb5ccname")) {
+		if (!v || vl == 0)
+			return fail(err, -EINVAL, "option 'krb5ccname' needs a credential cache name "
+				    "(FILE:/tmp/krb5cc_1000, KEYRING:persistent:1000, ...)");
+		return set_str(&o->krb5_ccache, v, vl);
 	}
 	if (key_is(k, kl, "guest")) {
 		o->sec = SEC_NONE;
@@ -553,6 +570,8 @@ void opts_to_session(const struct options *o, struct session_opts *so)
 	so->user = o->user;
 	so->domain = o->domain;
 	so->password = o->password;
+	so->spn = o->spn;
+	so->krb5_ccache = o->krb5_ccache;
 	so->min_dialect = o->min_dialect;
 	so->max_dialect = o->max_dialect;
 	so->require_signing = o->sign;

@@ -23,6 +23,8 @@ struct options {
 	char *domain;
 	char *password;			/* wiped by opts_free */
 	bool password_given;
+	char *spn;			/* sec=krb5: service principal, NULL: cifs@host */
+	char *krb5_ccache;		/* sec=krb5: credential cache, NULL: the default */
 	enum session_sec sec;
 	uint16_t min_dialect, max_dialect;
 	bool sign, seal;

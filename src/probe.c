@@ -81,7 +81,7 @@ int probe_run(const struct options *o, FILE *out)
 	if (s->guest || s->anonymous)
 		fprintf(out, "session: %s\n", s->guest ? "guest" : "anonymous");
 	else
-		fprintf(out, "session: ntlmssp %s\n", s->user_desc);
+		fprintf(out, "session: %s %s\n", s->mech == SEC_KRB5 ? "krb5" : "ntlmssp", s->user_desc);
 	fprintf(out, "share_flags: 0x%08x\n", s->share_flags);
 	session_close(s);
 	return 0;

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "auth_krb5.h"
 #include "log.h"
 #include "ntlm.h"
 #include "ntstatus.h"
@@ -32,6 +33,9 @@
 #define MIN_MAX_SIZE 65536
 /* The most smbfuse asks for in one READ or WRITE. */
 #define CLIENT_MAX_IO (8 * 1024 * 1024)
+/* The longest authentication session key kept: Kerberos AES-256 gives 32
+ * bytes (NTLM 16); the 256-bit ciphers use all of it (MS-SMB2 3.2.5.3.1). */
+#define SESSION_KEY_MAX 32
 
 const char *dialect_name(uint16_t d)
 {
@@ -406,6 +410,13 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 			smb2_preauth_update(st->preauth, rsp->buf, rsp->len);
 	} else if (status == STATUS_SUCCESS) {
 		*final = true;
+	} else if (st->o->sec == SEC_KRB5 &&
+		   (status == STATUS_LOGON_FAILURE || status == STATUS_ACCESS_DENIED)) {
+		ret = -EACCES;
+		seterr(st->err, "server %s refused the Kerberos ticket of %s for %s (%s): it does not "
+		       "hold that service principal's key, or the ticket is not for it (check spn=)",
+		       st->o->host, s->user_desc, s->krb5_target, ntstatus_name(status));
+		goto out;
 	} else {
 		ret = ntstatus_to_errno(status);
 		switch (status) {
@@ -472,7 +483,8 @@ static int verify_final(struct setup *st, const struct conn_msg *rsp, const uint
 	if (is_signed) {
 		if (smb2_verify(s->sign_alg, key, rsp->buf, rsp->len) != 0) {
 			seterr(st->err, "the final SESSION_SETUP response has a bad signature: "
-			       "the server does not know this password's key, or the exchange was tampered with");
+			       "the server does not share this session's key (a wrong password or ticket), or the "
+			       "exchange was tampered with");
 			return -EACCES;
 		}
 		return 0;
@@ -495,10 +507,15 @@ static void seal_session(struct setup *st)
 	memcpy(st->sec.dec_key, st->keys.decryption, sizeof(st->sec.dec_key));
 }
 
-static int authenticate(struct setup *st)
+/*
+ * NTLMSSP inside SPNEGO: NegTokenInit(NEGOTIATE) -> CHALLENGE, then
+ * NegTokenResp(AUTHENTICATE, mechListMIC) -> SUCCESS.  Leaves the final
+ * response in rsp/p and the session key in key.
+ */
+static int authenticate_ntlm(struct setup *st, struct conn_msg *rsp, struct session_setup_rsp *p,
+			     uint8_t key[SESSION_KEY_MAX], size_t *keylen)
 {
 	const struct session_opts *o = st->o;
-	struct session *s = st->s;
 	struct ntlm_creds cr = {
 		.user = o->user ? o->user : "",
 		.domain = o->domain ? o->domain : "",
@@ -508,11 +525,7 @@ static int authenticate(struct setup *st)
 	};
 	struct ntlm_ctx ntlm;
 	struct wr tok, spn, types, spn2;
-	struct conn_msg rsp = { 0 };
-	struct session_setup_rsp p;
 	struct spnego_resp sr;
-	struct smb2_keys *keys = &st->keys;
-	struct conn_security *sec = &st->sec;
 	uint8_t mic[16];
 	char spn_name[300];
 	bool final = false;
@@ -524,17 +537,12 @@ static int authenticate(struct setup *st)
 	wr_init(&types);
 	wr_init(&spn2);
 	if (o->sec == SEC_NONE)
-		snprintf(s->user_desc, sizeof(s->user_desc), "anonymous");
+		snprintf(st->s->user_desc, sizeof(st->s->user_desc), "anonymous");
 	else if (cr.domain[0])
-		snprintf(s->user_desc, sizeof(s->user_desc), "%s\\%s", cr.domain, cr.user);
+		snprintf(st->s->user_desc, sizeof(st->s->user_desc), "%s\\%s", cr.domain, cr.user);
 	else
-		snprintf(s->user_desc, sizeof(s->user_desc), "%s", cr.user);
+		snprintf(st->s->user_desc, sizeof(st->s->user_desc), "%s", cr.user);
 
-	if (o->sec == SEC_KRB5) {
-		seterr(st->err, "sec=krb5 is not available in this build yet");
-		ret = -ENOTSUP;
-		goto out;
-	}
 	if (st->server_mechs && !(st->server_mechs & SPNEGO_MECH_NTLMSSP)) {
 		seterr(st->err, "server %s does not offer NTLMSSP (only Kerberos): use sec=krb5", o->host);
 		ret = -ENOTSUP;
@@ -557,11 +565,11 @@ static int authenticate(struct setup *st)
 		seterr(st->err, "cannot build the NTLM negotiate token: %s", strerror(-ret));
 		goto out;
 	}
-	ret = session_setup_round(st, spn.p, spn.len, &rsp, &p, &final);
+	ret = session_setup_round(st, spn.p, spn.len, rsp, p, &final);
 	if (ret)
 		goto out;
 	ret = -EPROTO;
-	if (final || spnego_parse_resp(p.secbuf, p.secbuf_len, &sr) != 0 || !sr.token ||
+	if (final || spnego_parse_resp(p->secbuf, p->secbuf_len, &sr) != 0 || !sr.token ||
 	    sr.state != SPNEGO_ACCEPT_INCOMPLETE || (sr.mech && sr.mech != SPNEGO_MECH_NTLMSSP)) {
 		seterr(st->err, "unexpected answer to the NTLM negotiate message");
 		goto out;
@@ -587,8 +595,8 @@ static int authenticate(struct setup *st)
 		ret = spnego_resp_token(&spn2, tok.p, tok.len, cr.anonymous ? NULL : mic, 16);
 	if (ret)
 		goto out;
-	conn_msg_free(&rsp);
-	ret = session_setup_round(st, spn2.p, spn2.len, &rsp, &p, &final);
+	conn_msg_free(rsp);
+	ret = session_setup_round(st, spn2.p, spn2.len, rsp, p, &final);
 	if (ret)
 		goto out;
 	ret = -EPROTO;
@@ -596,8 +604,8 @@ static int authenticate(struct setup *st)
 		seterr(st->err, "the server wants more SESSION_SETUP rounds than NTLMSSP has");
 		goto out;
 	}
-	if (p.secbuf_len) {
-		if (spnego_parse_resp(p.secbuf, p.secbuf_len, &sr) != 0 ||
+	if (p->secbuf_len) {
+		if (spnego_parse_resp(p->secbuf, p->secbuf_len, &sr) != 0 ||
 		    (sr.state != SPNEGO_ACCEPT_COMPLETED && sr.state != SPNEGO_ABSENT)) {
 			seterr(st->err, "malformed or negative SPNEGO answer to NTLM authentication");
 			goto out;
@@ -611,10 +619,170 @@ static int authenticate(struct setup *st)
 			goto out;
 		}
 	}
+	memcpy(key, ntlm.session_key, NTLM_KEY_SIZE);
+	*keylen = NTLM_KEY_SIZE;
+	ret = 0;
+out:
+	ntlm_free(&ntlm);
+	wr_free(&tok);
+	wr_free(&spn);
+	wr_free(&spn2);
+	wr_free(&types);
+	return ret;
+}
+
+/*
+ * Kerberos inside SPNEGO (MS-SMB2 3.2.4.2.3): NegTokenInit(AP-REQ), then
+ * as many NegTokenResp rounds as the server asks for (a KRB-ERROR the
+ * mechanism can recover from, or a mechListMIC it requests) until it
+ * answers SUCCESS with its AP-REP, which must complete the context: the
+ * server has then proven it holds the service key.
+ */
+#define KRB5_MAX_ROUNDS 6
+
+static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct session_setup_rsp *p,
+			     uint8_t key[SESSION_KEY_MAX], size_t *keylen)
+{
+	const struct session_opts *o = st->o;
+	struct session *s = st->s;
+	struct auth_krb5_opts ko = { .host = o->host, .spn = o->spn, .ccache = o->krb5_ccache };
+	struct auth_krb5 *k = NULL;
+	struct spnego_resp sr = { .state = SPNEGO_ABSENT };
+	char kerr[AUTH_KRB5_ERRLEN];
+	struct wr tok, msg, types, mic;
+	bool final = false, done = false;
+	int ret, round;
+
+	wr_init(&tok);
+	wr_init(&msg);
+	wr_init(&types);
+	wr_init(&mic);
+	ret = auth_krb5_begin(&ko, &k, kerr);
+	if (ret) {
+		seterr(st->err, "%s", kerr);
+		goto out;
+	}
+	snprintf(s->user_desc, sizeof(s->user_desc), "%s", auth_krb5_principal(k));
+	snprintf(s->krb5_target, sizeof(s->krb5_target), "%s", auth_krb5_target(k));
+	if (st->server_mechs && !(st->server_mechs & (SPNEGO_MECH_KRB5 | SPNEGO_MECH_MS_KRB5))) {
+		seterr(st->err, "server %s does not offer Kerberos (it is not joined to a domain, or "
+		       "knows no realm): use sec=ntlmssp", o->host);
+		ret = -ENOTSUP;
+		goto out;
+	}
+	ret = auth_krb5_step(k, NULL, 0, &tok, &done, kerr);
+	if (ret) {
+		seterr(st->err, "%s", kerr);
+		goto out;
+	}
+	ret = spnego_init_token(&msg, SPNEGO_MECH_KRB5, tok.p, tok.len, &types);
+	if (ret)
+		goto out;
+	for (round = 0;; round++) {
+		conn_msg_free(rsp);
+		ret = session_setup_round(st, msg.p, msg.len, rsp, p, &final);
+		if (ret)
+			goto out;
+		ret = -EPROTO;
+		memset(&sr, 0, sizeof(sr));
+		sr.state = SPNEGO_ABSENT;
+		if (p->secbuf_len && spnego_parse_resp(p->secbuf, p->secbuf_len, &sr) != 0) {
+			seterr(st->err, "malformed SPNEGO answer to Kerberos authentication");
+			goto out;
+		}
+		if (sr.state == SPNEGO_REJECT || (sr.mech && sr.mech != SPNEGO_MECH_KRB5 &&
+						  sr.mech != SPNEGO_MECH_MS_KRB5)) {
+			seterr(st->err, "server %s refused Kerberos in SPNEGO", o->host);
+			goto out;
+		}
+		wr_free(&tok);
+		wr_init(&tok);
+		if (sr.token) {
+			ret = auth_krb5_step(k, sr.token, sr.token_len, &tok, &done, kerr);
+			if (ret) {
+				seterr(st->err, "%s", kerr);
+				goto out;
+			}
+		}
+		if (final)
+			break;
+		ret = -EPROTO;
+		if (round + 1 >= KRB5_MAX_ROUNDS) {
+			seterr(st->err, "the server asked for more than %d Kerberos SESSION_SETUP rounds",
+			       KRB5_MAX_ROUNDS);
+			goto out;
+		}
+		/* Another round: our next token, and our mechListMIC once
+		 * the context exists and the server wants one. */
+		wr_free(&mic);
+		wr_init(&mic);
+		if (done && (sr.state == SPNEGO_REQUEST_MIC || sr.mic) &&
+		    auth_krb5_get_mic(k, types.p, types.len, &mic) != 0)
+			goto out;
+		if (!tok.len && !mic.len) {
+			seterr(st->err, "the server wants another Kerberos round, but there is nothing "
+			       "to send");
+			goto out;
+		}
+		wr_free(&msg);
+		wr_init(&msg);
+		ret = spnego_resp_token(&msg, tok.len ? tok.p : NULL, tok.len,
+					mic.len ? mic.p : NULL, mic.len);
+		if (ret)
+			goto out;
+	}
+	ret = -EACCES;
+	if (!done) {
+		seterr(st->err, "server %s accepted the Kerberos ticket without proving its own "
+		       "identity (no AP-REP): refusing the session", o->host);
+		goto out;
+	}
+	if (sr.state != SPNEGO_ACCEPT_COMPLETED && sr.state != SPNEGO_ABSENT) {
+		seterr(st->err, "malformed or negative SPNEGO answer to Kerberos authentication");
+		goto out;
+	}
+	if (sr.mic && auth_krb5_verify_mic(k, types.p, types.len, sr.mic, sr.mic_len) != 0) {
+		seterr(st->err, "the server's SPNEGO mechListMIC does not verify (tampering?)");
+		goto out;
+	}
+	ret = auth_krb5_session_key(k, key, keylen);
+	if (ret) {
+		seterr(st->err, "the Kerberos context has no session key");
+		goto out;
+	}
+	s->krb5_lifetime_s = auth_krb5_lifetime(k);
+out:
+	auth_krb5_free(k);
+	wr_free(&tok);
+	wr_free(&msg);
+	wr_free(&types);
+	wr_free(&mic);
+	return ret;
+}
+
+static int authenticate(struct setup *st)
+{
+	const struct session_opts *o = st->o;
+	struct session *s = st->s;
+	struct conn_msg rsp = { 0 };
+	struct session_setup_rsp p;
+	struct smb2_keys *keys = &st->keys;
+	struct conn_security *sec = &st->sec;
+	uint8_t key[SESSION_KEY_MAX];
+	size_t keylen = 0;
+	int ret;
+
+	s->mech = o->sec;
+	if (o->sec == SEC_KRB5)
+		ret = authenticate_krb5(st, &rsp, &p, key, &keylen);
+	else
+		ret = authenticate_ntlm(st, &rsp, &p, key, &keylen);
+	if (ret)
+		goto out;
 
 	s->guest = (p.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
-	s->anonymous = cr.anonymous || (p.session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
-	if (s->guest && !cr.anonymous) {
+	s->anonymous = o->sec == SEC_NONE || (p.session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
+	if (s->guest && o->sec != SEC_NONE) {
 		if (o->require_signing || (s->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED)) {
 			seterr(st->err, "the server logged %s on as guest, which cannot sign, while signing "
 			       "is required: check the user name and password", s->user_desc);
@@ -631,7 +799,7 @@ static int authenticate(struct setup *st)
 	memset(sec, 0, sizeof(*sec));
 	sec->session_id = s->session_id;
 	if (!s->guest && !s->anonymous) {
-		ret = smb2_derive_keys(s->dialect, ntlm.session_key, 16,
+		ret = smb2_derive_keys(s->dialect, key, keylen,
 				       s->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
 				       smb2_cipher_key_size(s->cipher ? s->cipher : SMB2_CIPHER_AES128_CCM),
 				       keys);
@@ -666,12 +834,8 @@ static int authenticate(struct setup *st)
 	conn_set_security(s->conn, sec);
 	ret = 0;
 out:
+	OPENSSL_cleanse(key, sizeof(key));
 	conn_msg_free(&rsp);
-	ntlm_free(&ntlm);
-	wr_free(&tok);
-	wr_free(&spn);
-	wr_free(&spn2);
-	wr_free(&types);
 	return ret;
 }
 

@@ -38,6 +38,8 @@ struct session_opts {
 	const char *user;
 	const char *domain;
 	const char *password;
+	const char *spn;		/* Kerberos service principal, NULL: cifs@host */
+	const char *krb5_ccache;	/* NULL: KRB5CCNAME or the default */
 	uint16_t min_dialect;		/* e.g. 0x0210 */
 	uint16_t max_dialect;		/* e.g. 0x0311 */
 	bool require_signing;
@@ -60,11 +62,14 @@ struct session {
 	enum smb2_cipher cipher;	/* NONE if the server offers none */
 	/* What SESSION_SETUP settled. */
 	uint64_t session_id;
+	enum session_sec mech;		/* how the user was authenticated */
 	bool guest;
 	bool anonymous;
 	bool signing;			/* every request signed */
 	bool encrypting;		/* every request sealed */
-	char user_desc[256];		/* "DOMAIN\\user", "guest", "anonymous" */
+	char user_desc[256];		/* "DOMAIN\\user", "user@REALM", "guest", "anonymous" */
+	char krb5_target[300];		/* sec=krb5: the service principal asked for */
+	unsigned krb5_lifetime_s;	/* sec=krb5: seconds the ticket had left at logon */
 	/* TREE_CONNECT */
 	uint32_t tree_id;
 	uint32_t share_flags;

@@ -128,9 +128,11 @@ int spnego_resp_token(struct wr *out, const uint8_t *token, size_t len,
 
 	c1 = der_begin(out, DER_CTX(1));
 	seq = der_begin(out, DER_SEQUENCE);
-	f = der_begin(out, DER_CTX(2));
-	der_put(out, DER_OCTET_STRING, token, len);
-	der_end(out, f);
+	if (token) {
+		f = der_begin(out, DER_CTX(2));
+		der_put(out, DER_OCTET_STRING, token, len);
+		der_end(out, f);
+	}
 	if (mic) {
 		f = der_begin(out, DER_CTX(3));
 		der_put(out, DER_OCTET_STRING, mic, miclen);

@@ -40,8 +40,8 @@ int spnego_server_mechs(const uint8_t *buf, size_t len, unsigned *mechs);
 int spnego_init_token(struct wr *out, enum spnego_mech mech,
 		      const uint8_t *token, size_t len, struct wr *mechtypes);
 
-/* NegTokenResp carrying a responseToken and, if mic is not NULL, a
- * mechListMIC. */
+/* NegTokenResp carrying a responseToken (if token is not NULL) and a
+ * mechListMIC (if mic is not NULL). */
 int spnego_resp_token(struct wr *out, const uint8_t *token, size_t len,
 		      const uint8_t *mic, size_t miclen);
 
