@@ -260,7 +260,7 @@ static int check_signature(const struct conn_security *sec, uint8_t *msg, size_t
  * c->lock.  Returns -EPROTO for a message that belongs to no request. */
 static int deliver(struct conn *c, const uint8_t *frame, uint8_t *msg, size_t len,
 		   bool own_frame, const struct smb2_hdr *h, bool was_signed, bool encrypted,
-		   bool sign_all, bool *consumed)
+		   bool *consumed)
 {
 	struct pending *p;
 	struct waiter *w;
@@ -278,7 +278,7 @@ static int deliver(struct conn *c, const uint8_t *frame, uint8_t *msg, size_t le
 	/* An interim response carries no signature (MS-SMB2 3.3.4.1.1);
 	 * every other one must be signed when its request was. */
 	if (!(h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) &&
-	    !was_signed && !encrypted && (p->must_sign || (sign_all && h->command != SMB2_SESSION_SETUP)))
+	    !was_signed && !encrypted && p->must_sign)
 		return -EBADMSG;
 	if (h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) {
 		/* Interim: the real answer comes later under this AsyncId. */
@@ -411,13 +411,13 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 			}
 			pthread_mutex_lock(&c->lock);
 			ret = deliver(c, frame, msg, mlen, frame_owned && h.next_command == 0 && off == 0,
-				      &h, was_signed, encrypted, sec.sign, &consumed);
+				      &h, was_signed, encrypted, &consumed);
 			pthread_mutex_unlock(&c->lock);
 			if (ret == -EBADMSG) {
 				snprintf(why, whylen,
-					 "a response (command %u, MessageId %llu) should be signed but is not "
-					 "(tampering?); dropping the connection",
-					 h.command, (unsigned long long)h.message_id);
+					 "a response (command %u, MessageId %llu, %s) should be signed but is "
+					 "not (tampering?); dropping the connection",
+					 h.command, (unsigned long long)h.message_id, ntstatus_name(h.status));
 				goto out;
 			} else if (ret) {
 				snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
@@ -756,7 +756,15 @@ int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 		pend[i]->w = &w;
 		pend[i]->slot = i;
 		pend[i]->command = le16_get(m + SMB2_HDR_COMMAND);
-		pend[i]->must_sign = (le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED) != 0;
+		/* A response must be signed when its request asked, or when
+		 * the session signs everything and the request was the
+		 * session's: not an ECHO on SessionId 0 (no session, so the
+		 * server has nothing to sign it with), nor a SESSION_SETUP,
+		 * whose responses session.c checks itself. */
+		pend[i]->must_sign = (le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED) != 0 ||
+			(c->sec.sign && c->sec.have_sign_key &&
+			 le64_get(m + SMB2_HDR_SESSION_ID) == c->sec.session_id &&
+			 pend[i]->command != SMB2_SESSION_SETUP && pend[i]->command != SMB2_NEGOTIATE);
 		pend[i]->next = *bucket(c, mids[i]);
 		*bucket(c, mids[i]) = pend[i];
 		c->inflight++;

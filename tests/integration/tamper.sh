@@ -97,6 +97,21 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	umount_rig "$mnt" "$pid"
 	kill "$proxy_pid" 2>/dev/null || true
 	rig_stop
+
+	# ECHO goes out on SessionId 0, so the server answers it unsigned
+	# even when the session signs everything: that must not be taken for
+	# tampering (it once dropped the connection after the first ECHO).
+	rig_start signing
+	echo idle >"$RIG_SHARE_DIR/idle.txt"
+	mnt2=$(mktemp -d)
+	at_exit rmdir "$mnt2"
+	check "keepalive on a signing session: mounted" mount_rig "$mnt2" echo_interval=1
+	sleep 3.5
+	check "keepalive on a signing session: unsigned ECHO answers keep the connection" \
+		grep -qx idle "$mnt2/idle.txt"
+	check "keepalive on a signing session: no connection loss" alive "$MOUNT_PID"
+	umount_rig "$mnt2" "$MOUNT_PID"
+	rig_stop
 fi
 
 # Leases: a file this mount holds open is changed by another client
