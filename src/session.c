@@ -657,6 +657,12 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 	wr_init(&msg);
 	wr_init(&types);
 	wr_init(&mic);
+	if (st->server_mechs && !(st->server_mechs & (SPNEGO_MECH_KRB5 | SPNEGO_MECH_MS_KRB5))) {
+		seterr(st->err, "server %s does not offer Kerberos (it is not joined to a domain, or "
+		       "knows no realm): use sec=ntlmssp", o->host);
+		ret = -ENOTSUP;
+		goto out;
+	}
 	ret = auth_krb5_begin(&ko, &k, kerr);
 	if (ret) {
 		seterr(st->err, "%s", kerr);
@@ -664,12 +670,6 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 	}
 	snprintf(s->user_desc, sizeof(s->user_desc), "%s", auth_krb5_principal(k));
 	snprintf(s->krb5_target, sizeof(s->krb5_target), "%s", auth_krb5_target(k));
-	if (st->server_mechs && !(st->server_mechs & (SPNEGO_MECH_KRB5 | SPNEGO_MECH_MS_KRB5))) {
-		seterr(st->err, "server %s does not offer Kerberos (it is not joined to a domain, or "
-		       "knows no realm): use sec=ntlmssp", o->host);
-		ret = -ENOTSUP;
-		goto out;
-	}
 	ret = auth_krb5_step(k, NULL, 0, &tok, &done, kerr);
 	if (ret) {
 		seterr(st->err, "%s", kerr);

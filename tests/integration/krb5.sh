@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# krb5.sh - sec=krb5 against a real Samba AD domain controller (tests/rig/
+# adrig, in a network namespace this test creates): tickets from kinit,
+# probe and mount, signing and sealing, an ordinary user with their own
+# ticket, every error a user can act on, and NTLMSSP against the same DC.
+. "$(dirname "$0")/lib.sh"
+need_root "the DC runs in a network namespace"
+need_cmd samba samba-tool kinit klist kdestroy ip unshare fusermount3 runuser mountpoint
+ADRIG="$top_srcdir/tests/rig/adrig"
+: "${top_builddir:=$top_srcdir}"
+export ADRIG_CACHE="$top_builddir/tests/adrig-provision.tar"
+
+# ad_start: start a DC (ADRIG_GLOBAL may add smb.conf lines); sets AD_*.
+ad_start() {
+	local out
+	out=$("$ADRIG" start) || { echo "FAIL: could not start the AD DC rig" >&2; exit 1; }
+	eval "$out"
+	at_exit "'$ADRIG' stop '$AD_DIR'"
+	export KRB5_CONFIG=$AD_KRB5_CONFIG
+}
+
+# kinit_as CCACHE [kinit options...]: a ticket for the test user.
+kinit_as() {
+	local cc=$1
+	shift
+	printf '%s\n' "$AD_PASS" | KRB5CCNAME=$cc kinit "$@" "$AD_USER" >/dev/null
+}
+
+# kprobe OPTIONS: smbfuse --probe against the DC (no password anywhere).
+kprobe() {
+	PROBE_RC=0
+	PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//$AD_ADDR/$AD_SHARE" -o "$1" 2>"$_tmp_err") ||
+		PROBE_RC=$?
+	PROBE_ERR=$(cat "$_tmp_err")
+}
+
+ad_start
+work=$(mktemp -d)
+at_exit "rm -rf '$work'"
+chmod 755 "$work"
+export KRB5CCNAME=FILE:$work/cc.alice
+check "kinit as a domain user" kinit_as "$KRB5CCNAME"
+
+# --- probe ----------------------------------------------------------------------------
+kprobe sec=krb5
+check "krb5: session is Kerberos as the ticket's principal" has session "krb5 alice@$AD_REALM"
+check "krb5: dialect 3.1.1" has dialect 3.1.1
+check "krb5: signed (the DC requires it), keys from the Kerberos session key" \
+	grep -qE '^signing: (AES-128-GMAC|AES-128-CMAC)$' <<<"$PROBE_OUT"
+check "krb5: 3.1.1 preauth integrity" has secure_negotiate preauth-integrity
+check "krb5: the service ticket is for cifs/<address>" \
+	grep -q "cifs/$AD_ADDR@" <(klist 2>/dev/null)
+
+kprobe sec=krb5,seal
+check "krb5 + seal: encrypted" grep -qE '^encryption: AES-(128|256)-(GCM|CCM)$' <<<"$PROBE_OUT$PROBE_ERR"
+for v in 3.0 3.02 2.1; do
+	kprobe "sec=krb5,vers=$v"
+	check "krb5 vers=$v: logged on, negotiation validated (signed with the krb5 key)" \
+		eval 'has session "krb5 alice@$AD_REALM" && has secure_negotiate validated'
+done
+kprobe "sec=krb5,spn=cifs/$AD_DC_NAME"
+check "spn= names the service principal explicitly" has session "krb5 alice@$AD_REALM"
+kprobe "sec=krb5,spn=cifs@$AD_DC_NAME"
+check "spn= as service@host" has session "krb5 alice@$AD_REALM"
+kprobe "sec=krb5,krb5ccname=$KRB5CCNAME"
+check "krb5ccname= names the cache" has session "krb5 alice@$AD_REALM"
+
+# --- mount ----------------------------------------------------------------------------
+mnt=$work/mnt
+mkdir -p "$mnt"
+mount_krb5() {
+	local m=$1 opts=$2
+	mkdir -p "$m"
+	"$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$m" -o "$opts" || return 1
+	at_exit "umount_rig '$m' '$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$m")'"
+	mountpoint -q "$m"
+}
+# file_ops DIR: write, read back, stat, rename, mkdir, list, remove.
+file_ops() {
+	local d=$1
+	head -c 300000 /dev/urandom >"$work/data" &&
+		cp "$work/data" "$d/data" &&
+		cmp "$work/data" "$d/data" &&
+		[ "$(stat -c %s "$d/data")" = 300000 ] &&
+		mv "$d/data" "$d/moved" &&
+		mkdir "$d/dir" && echo hello >"$d/dir/f" &&
+		[ "$(ls "$d/dir")" = f ] && [ "$(cat "$d/dir/f")" = hello ] &&
+		rm "$d/dir/f" && rmdir "$d/dir" && rm "$d/moved" &&
+		[ -z "$(ls -A "$d")" ]
+}
+check "mount with sec=krb5" mount_krb5 "$mnt" sec=krb5
+check "krb5 mount: write, read, stat, rename, mkdir, remove" file_ops "$mnt"
+echo from-alice >"$mnt/owner-check"
+# The server created the file as the domain user (an idmap uid), which
+# shows the session is alice's, not a guest's or root's.
+check "krb5 mount: files are created as the domain user on the server" \
+	test "$(stat -c %u "$AD_SHARE_DIR/owner-check")" -ge 3000000
+rm -f "$mnt/owner-check"
+umount_rig "$mnt" "$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$mnt")"
+
+check "mount with sec=krb5,seal" mount_krb5 "$mnt" sec=krb5,seal
+check "krb5 + seal mount: write, read, stat, rename, mkdir, remove" file_ops "$mnt"
+umount_rig "$mnt" "$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$mnt")"
+
+# --- an ordinary user with their own ticket, in the default cache ---------------------
+user=smbfuse-krb-test
+id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent \
+	--shell /bin/sh "$user"
+uid=$(id -u "$user")
+umnt=$work/user-mnt
+mkdir -p "$umnt" && chown "$user" "$umnt"
+fuse_mode=$(stat -c %a /dev/fuse)
+chmod 0666 /dev/fuse
+at_exit "chmod $fuse_mode /dev/fuse"
+# Their default cache (FILE:/tmp/krb5cc_UID, as krb5.conf leaves it).
+at_exit "runuser -u '$user' -- env KRB5_CONFIG='$KRB5_CONFIG' kdestroy -q 2>/dev/null"
+as_user() { runuser -u "$user" -- env -u KRB5CCNAME KRB5_CONFIG="$KRB5_CONFIG" "$@"; }
+check "ordinary user: kinit into their default cache" \
+	sh -c "printf '%s\n' \"\$1\" | runuser -u '$user' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kinit '$AD_USER' >/dev/null" sh "$AD_PASS"
+check "ordinary user mounts with sec=krb5" \
+	as_user "$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$umnt" -o sec=krb5
+upid=$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$umnt")
+at_exit "umount_rig '$umnt' '$upid'"
+check "ordinary user: the daemon runs as that user" \
+	test "$(stat -c %u "/proc/$upid" 2>/dev/null)" = "$uid"
+check "ordinary user: write and read back through the mount" \
+	as_user sh -c "echo mine >'$umnt/user-file' && test \"\$(cat '$umnt/user-file')\" = mine && rm '$umnt/user-file'"
+check "ordinary user: fusermount3 -u, no process left" \
+	sh -c "runuser -u '$user' -- fusermount3 -u '$umnt' && ! mountpoint -q '$umnt'"
+umount_rig "$umnt" "$upid"
+
+# --- errors a user can act on ---------------------------------------------------------
+KRB5CCNAME=FILE:$work/none kprobe sec=krb5
+check "no ticket: says run kinit" failed_with "run kinit"
+check "no ticket: names the cache it looked in" failed_with "FILE:$work/none"
+kprobe "sec=krb5,krb5ccname=FILE:$work/none2"
+check "krb5ccname= to an empty cache: says run kinit" failed_with "run kinit"
+mkdir -p "$work/nomnt"
+rc=0
+KRB5CCNAME=FILE:$work/none "$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$work/nomnt" -o sec=krb5 \
+	2>"$work/nomnt.err" || rc=$?
+check "no ticket: mount fails with the same message, nothing mounted" \
+	sh -c "[ $rc != 0 ] && grep -q 'run kinit' '$work/nomnt.err' && ! mountpoint -q '$work/nomnt'"
+
+kprobe sec=krb5,spn=cifs/nosuch.smbfuse.test
+check "unknown service principal: says so and suggests spn=" failed_with "knows no service principal cifs/nosuch.smbfuse.test"
+kprobe "sec=krb5,spn=$AD_OTHER_SPN"
+check "ticket for another account's SPN: the server refuses it, naming the SPN" \
+	failed_with "refused the Kerberos ticket of alice@$AD_REALM for $AD_OTHER_SPN"
+kprobe sec=krb5,spn=nonsense
+check "malformed spn= is refused" failed_with "spn=nonsense"
+
+# KDC unreachable: only a TGT in the cache, and krb5.conf pointing the
+# realm at a port where nothing listens.
+kinit_as "FILE:$work/cc.tgt"
+sed "s/kdc = .*/kdc = 127.0.0.1:9/" "$AD_KRB5_CONFIG" >"$work/krb5-nokdc.conf"
+KRB5_CONFIG=$work/krb5-nokdc.conf KRB5CCNAME=FILE:$work/cc.tgt kprobe sec=krb5
+check "KDC unreachable: says so, naming the realm" failed_with "cannot reach a Kerberos KDC for realm $AD_REALM"
+
+# An expired ticket: a ten-second one, then wait until klist agrees it
+# has expired.
+kinit_as "FILE:$work/cc.short" -l 10s
+for _ in $(seq 1 30); do
+	KRB5CCNAME=FILE:$work/cc.short klist -s || break
+	sleep 1
+done
+KRB5CCNAME=FILE:$work/cc.short kprobe sec=krb5
+check "expired ticket: says so and to run kinit" failed_with "has expired: run kinit"
+
+# --- NTLMSSP against the same DC ------------------------------------------------------
+printf 'username=%s\npassword=%s\ndomain=%s\n' "$AD_USER" "$AD_PASS" "$AD_DOMAIN" >"$work/cred"
+chmod 600 "$work/cred"
+kprobe "credentials=$work/cred"
+check "NTLMSSP with domain=: a domain user logs on" has session "ntlmssp $AD_DOMAIN\\$AD_USER"
+check "NTLMSSP against the DC: signed" grep -qE '^signing: AES' <<<"$PROBE_OUT"
+kprobe "user=$AD_USER,domain=$AD_DOMAIN,password=wrong-$RANDOM"
+check "NTLMSSP, wrong password for a domain user: logon failed" failed_with "wrong user name or password"
+
+# --- a 256-bit cipher: the whole 32-byte Kerberos session key ----------------------------
+ADRIG_GLOBAL="server smb3 encryption algorithms = AES-256-GCM" ad_start
+kprobe sec=krb5,seal
+check "krb5 + AES-256-GCM: encrypted with a key from all 32 bytes" has encryption AES-256-GCM
+check "mount with sec=krb5,seal over AES-256-GCM" mount_krb5 "$work/mnt256" sec=krb5,seal
+check "AES-256-GCM mount: write, read, stat, rename, mkdir, remove" file_ops "$work/mnt256"
+
+done_testing
