@@ -46,13 +46,38 @@ void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge)
 	pdu_hdr_enc(&ch->w, &h);
 }
 
+/*
+ * A Kerberos session expires with its ticket (MS-SMB2 3.2.5.1.6): when the
+ * first answer says so, the server has done nothing with the chain, so
+ * after re-authenticating it is sent again, once.  If there is no fresh
+ * ticket, the chain's answers stay as they are (EKEYEXPIRED to the
+ * caller) and the log tells the user what to do.
+ */
+static bool reauthenticated(struct chain *ch, uint64_t seen)
+{
+	struct session *s = ch->c->s;
+	char err[SESSION_ERRLEN];
+	int i;
+
+	if (chain_status(ch, 0) != STATUS_NETWORK_SESSION_EXPIRED)
+		return false;
+	if (session_reauth(s, seen, err) != 0)
+		return false;	/* session_reauth said why */
+	for (i = 0; i < ch->n; i++)
+		conn_msg_free(&ch->rsp[i]);
+	return true;
+}
+
 int chain_send(struct chain *ch)
 {
+	uint64_t gen = session_auth_gen(ch->c->s);
 	int ret;
 
 	if (ch->w.bad)
 		return -ENOMEM;
 	ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
+	if (ret == 0 && reauthenticated(ch, gen))
+		ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
 	if (ret == 0)
 		ch->sent = true;
 	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)

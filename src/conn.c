@@ -324,6 +324,8 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 	uint8_t *buf = frame, *msg;
 	size_t len = flen, off = 0, mlen;
 	bool encrypted = false, consumed = false, was_signed, frame_owned = true;
+	/* a verified message of this frame said the session has expired */
+	bool chain_expired = false;
 	conn_break_fn bfn;
 	void *barg;
 	long plen;
@@ -402,6 +404,17 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 				bfn(barg, msg, mlen);
 		} else {
 			ret = check_signature(&sec, msg, &mlen, &h, encrypted, &was_signed);
+			if ((ret || !was_signed) && chain_expired && (h.flags & SMB2_FLAGS_RELATED_OPERATIONS)) {
+				/* Samba answers the related requests behind an
+				 * expired session's first one with a copy of the
+				 * request's signature.  The verified first answer
+				 * already says what happened to all of them; the
+				 * follower's own status and body are not trusted. */
+				le32_put(msg + SMB2_HDR_STATUS, STATUS_NETWORK_SESSION_EXPIRED);
+				h.status = STATUS_NETWORK_SESSION_EXPIRED;
+				was_signed = true;
+				ret = 0;
+			}
 			if (ret) {
 				snprintf(why, whylen,
 					 "a response (command %u, MessageId %llu) has a bad signature: "
@@ -409,6 +422,8 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 					 h.command, (unsigned long long)h.message_id);
 				goto out;
 			}
+			if ((was_signed || encrypted) && h.status == STATUS_NETWORK_SESSION_EXPIRED)
+				chain_expired = true;
 			pthread_mutex_lock(&c->lock);
 			ret = deliver(c, frame, msg, mlen, frame_owned && h.next_command == 0 && off == 0,
 				      &h, was_signed, encrypted, &consumed);

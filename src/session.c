@@ -24,6 +24,7 @@
 #include "smb2.h"
 #include "spnego.h"
 #include "transport.h"
+#include "util.h"
 #include "wire.h"
 
 /* Frames may hold a message of max_read/max_write plus headers and a
@@ -839,6 +840,112 @@ out:
 	return ret;
 }
 
+/* --- re-authentication (MS-SMB2 3.2.4.2.3, 3.2.5.3.2) --------------------- */
+
+/* How long a failed re-authentication that needed the KDC is answered
+ * from memory, and how often the same failure is logged. */
+#define REAUTH_RETRY_MS 5000
+#define REAUTH_LOG_MS 60000
+
+uint64_t session_auth_gen(struct session *s)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&s->reauth_lock);
+	gen = s->auth_gen;
+	pthread_mutex_unlock(&s->reauth_lock);
+	return gen;
+}
+
+/* One Kerberos exchange on the existing SessionId.  The connection signs
+ * (or seals) the requests with the session's keys, which stay as they
+ * are: the new context's key is not used (3.2.5.3.2). */
+static int reauth_once(struct session *s, char *err)
+{
+	struct session_opts o = {
+		.host = s->reauth_host, .spn = s->reauth_spn, .krb5_ccache = s->reauth_ccache,
+		.sec = SEC_KRB5,
+	};
+	struct setup st = { .o = &o, .s = s, .err = err,
+			    .client_security_mode = s->client_security_mode };
+	struct conn_msg rsp = { 0 };
+	struct session_setup_rsp p;
+	uint8_t key[SESSION_KEY_MAX];
+	size_t keylen = 0;
+	int ret;
+
+	ret = authenticate_krb5(&st, &rsp, &p, key, &keylen);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (ret)
+		goto out;
+	ret = -EACCES;
+	/* The answer must come from the server we share the keys with. */
+	if (!rsp.was_signed && !rsp.was_encrypted) {
+		seterr(err, "the server's answer to re-authentication is not signed (tampering?)");
+		goto out;
+	}
+	if (p.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL)) {
+		seterr(err, "the server re-authenticated the session as guest or anonymous");
+		goto out;
+	}
+	ret = 0;
+out:
+	OPENSSL_cleanse(st.preauth, sizeof(st.preauth));
+	conn_msg_free(&rsp);
+	return ret;
+}
+
+int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN])
+{
+	uint64_t now;
+	int ret;
+
+	err[0] = '\0';
+	if (s->mech != SEC_KRB5 || s->guest || s->anonymous) {
+		seterr(err, "the server says the session has expired, and only a Kerberos session "
+		       "can be re-authenticated: remount");
+		return -EKEYEXPIRED;
+	}
+	pthread_mutex_lock(&s->reauth_lock);
+	if (s->auth_gen != seen) {
+		ret = 0;	/* another request did it meanwhile */
+		goto out;
+	}
+	now = now_ms();
+	if (s->reauth_failed_ms && now - s->reauth_failed_ms < REAUTH_RETRY_MS) {
+		seterr(err, "%s", s->reauth_failed_err);
+		ret = s->reauth_failed_ret;
+		goto out;
+	}
+	ret = reauth_once(s, err);
+	if (ret) {
+		/* Said once a minute, or when the reason changes. */
+		if (!s->reauth_logged_ms || now - s->reauth_logged_ms >= REAUTH_LOG_MS ||
+		    strcmp(err, s->reauth_failed_err) != 0) {
+			log_err("the Kerberos session has expired and re-authenticating failed: %s "
+				"(file operations fail with 'Key has expired' until it succeeds; "
+				"smbfuse tries again at the next access)", err);
+			s->reauth_logged_ms = now ? now : 1;
+		}
+		snprintf(s->reauth_failed_err, sizeof(s->reauth_failed_err), "%s", err);
+		/* A missing or expired ticket is found without asking the
+		 * KDC, so the next access looks again (the user may just
+		 * have run kinit); anything slower is not retried at once. */
+		s->reauth_failed_ms = ret == -ENOKEY || ret == -EKEYEXPIRED ? 0 : (now ? now : 1);
+		s->reauth_failed_ret = ret;
+		goto out;
+	}
+	s->reauth_failed_ms = 0;
+	s->reauth_logged_ms = 0;
+	s->reauth_failed_err[0] = '\0';
+	s->auth_gen++;
+	log_info("the Kerberos session had expired; re-authenticated as %s with a fresh ticket "
+		 "(valid for %u s more)", s->user_desc, s->krb5_lifetime_s);
+out:
+	pthread_mutex_unlock(&s->reauth_lock);
+	return ret;
+}
+
 /* --- TREE_CONNECT and VALIDATE_NEGOTIATE_INFO ------------------------------ */
 
 static int tree_connect(struct setup *st)
@@ -995,6 +1102,16 @@ out:
 
 /* --- open / close ---------------------------------------------------------- */
 
+static void session_free(struct session *s)
+{
+	free(s->reauth_host);
+	free(s->reauth_spn);
+	free(s->reauth_ccache);
+	pthread_mutex_destroy(&s->reauth_lock);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
 int session_open(const struct session_opts *o, struct session **out, char err[SESSION_ERRLEN])
 {
 	struct conn_opts co = {
@@ -1016,13 +1133,23 @@ int session_open(const struct session_opts *o, struct session **out, char err[SE
 		return -ENOMEM;
 	}
 	st.s = s;
+	pthread_mutex_init(&s->reauth_lock, NULL);
+	if (o->sec == SEC_KRB5 &&
+	    (!(s->reauth_host = strdup(o->host)) ||
+	     (o->spn && !(s->reauth_spn = strdup(o->spn))) ||
+	     (o->krb5_ccache && !(s->reauth_ccache = strdup(o->krb5_ccache))))) {
+		seterr(err, "out of memory");
+		session_free(s);
+		return -ENOMEM;
+	}
 	ret = conn_open(&co, &s->conn, cerr);
 	if (ret) {
 		seterr(err, "%s", cerr);
-		free(s);
+		session_free(s);
 		return ret;
 	}
 	ret = negotiate(&st);
+	s->client_security_mode = st.client_security_mode;
 	if (!ret)
 		ret = authenticate(&st);
 	if (!ret)
@@ -1044,7 +1171,7 @@ int session_open(const struct session_opts *o, struct session **out, char err[SE
 		if (!err[0])
 			seterr(err, "%s", strerror(-ret));
 		conn_close(s->conn);
-		free(s);
+		session_free(s);
 		return ret;
 	}
 	if (!o->secure_negotiate && s->dialect != SMB2_DIALECT_311)
@@ -1081,6 +1208,5 @@ void session_close(struct session *s)
 			send_empty(s, SMB2_LOGOFF);
 	}
 	conn_close(s->conn);
-	OPENSSL_cleanse(s, sizeof(*s));
-	free(s);
+	session_free(s);
 }

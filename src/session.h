@@ -8,6 +8,7 @@
 #ifndef SMBFUSE_SESSION_H
 #define SMBFUSE_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -68,8 +69,18 @@ struct session {
 	bool signing;			/* every request signed */
 	bool encrypting;		/* every request sealed */
 	char user_desc[256];		/* "DOMAIN\\user", "user@REALM", "guest", "anonymous" */
+	/* Kerberos re-authentication (session_reauth): the fields below
+	 * and krb5_target/krb5_lifetime_s change under reauth_lock. */
+	pthread_mutex_t reauth_lock;
 	char krb5_target[300];		/* sec=krb5: the service principal asked for */
 	unsigned krb5_lifetime_s;	/* sec=krb5: seconds the ticket had left at logon */
+	char *reauth_host, *reauth_spn, *reauth_ccache;	/* what the ticket was got with */
+	uint16_t client_security_mode;	/* as sent in SESSION_SETUP */
+	uint64_t auth_gen;		/* bumped by every successful re-authentication */
+	uint64_t reauth_failed_ms;	/* when a slow attempt last failed, 0: none */
+	uint64_t reauth_logged_ms;	/* when a failure was last logged */
+	int reauth_failed_ret;
+	char reauth_failed_err[SESSION_ERRLEN];
 	/* TREE_CONNECT */
 	uint32_t tree_id;
 	uint32_t share_flags;
@@ -81,6 +92,22 @@ struct session {
 /* Connect, negotiate, authenticate, connect the tree, validate.
  * On failure returns -errno and err holds one sentence for the user. */
 int session_open(const struct session_opts *o, struct session **s, char err[SESSION_ERRLEN]);
+
+/*
+ * A Kerberos session ends when its service ticket does: the server then
+ * answers STATUS_NETWORK_SESSION_EXPIRED.  session_reauth runs
+ * SESSION_SETUP again on the same SessionId with a ticket from the
+ * user's cache (MS-SMB2 3.2.4.2.3); the session keeps its keys, open
+ * handles and tree.  seen is session_auth_gen() from before the request
+ * that failed: when another thread has re-authenticated since, nothing
+ * is sent and 0 returned, so the caller just retries.  A failure (no
+ * fresh ticket yet) is looked at again at the next call; one that needed
+ * the KDC (unreachable, say) is remembered for a few seconds, so that a
+ * burst of requests does not wait for it once each.  -EKEYEXPIRED for a session
+ * that cannot re-authenticate (NTLM, guest).
+ */
+uint64_t session_auth_gen(struct session *s);
+int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN]);
 
 /* TREE_DISCONNECT and LOGOFF (best effort), then close. */
 void session_close(struct session *s);

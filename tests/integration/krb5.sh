@@ -167,6 +167,38 @@ done
 KRB5CCNAME=FILE:$work/cc.short kprobe sec=krb5
 check "expired ticket: says so and to run kinit" failed_with "has expired: run kinit"
 
+# --- the session expires with the ticket; a fresh ticket revives the mount -------------
+# A ten-second service ticket (kinit -S, no TGT): the DC ends the session
+# when it expires.  Until a fresh ticket is in the cache, file operations
+# fail with EKEYEXPIRED and the mount stays; then the next one
+# re-authenticates on the same session and goes on.
+for extra in "" ",seal"; do
+	cc=FILE:$work/cc.svc$extra
+	emnt=$work/mnt-expiry$extra
+	kinit_as "$cc" -S "cifs/$AD_ADDR@$AD_REALM" -l 10s
+	echo "survives expiry" >"$AD_SHARE_DIR/expiry.txt"
+	KRB5CCNAME=$cc check "expiry$extra: mounted with a ten-second ticket" \
+		mount_krb5 "$emnt" "sec=krb5,actimeo=0$extra"
+	epid=$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$emnt")
+	check "expiry$extra: readable before" grep -qx "survives expiry" "$emnt/expiry.txt"
+	for _ in $(seq 1 30); do
+		KRB5CCNAME=$cc klist -s || break
+		sleep 1
+	done
+	sleep 1
+	err=$(cat "$emnt/expiry.txt" 2>&1 || true)
+	check "expiry$extra: without a fresh ticket, 'Key has expired' (got: $err)" \
+		grep -q "Key has expired" <<<"$err"
+	check "expiry$extra: the mount stays" alive "$epid"
+	kinit_as "$cc" -S "cifs/$AD_ADDR@$AD_REALM" -l 10m
+	check "expiry$extra: after kinit, the same mount reads again" \
+		grep -qx "survives expiry" "$emnt/expiry.txt"
+	check "expiry$extra: and writes (the session kept its keys)" \
+		sh -c "echo again >'$emnt/expiry2.txt' && grep -qx again '$AD_SHARE_DIR/expiry2.txt'"
+	umount_rig "$emnt" "$epid"
+	rm -f "$AD_SHARE_DIR/expiry.txt" "$AD_SHARE_DIR/expiry2.txt"
+done
+
 # --- NTLMSSP against the same DC ------------------------------------------------------
 printf 'username=%s\npassword=%s\ndomain=%s\n' "$AD_USER" "$AD_PASS" "$AD_DOMAIN" >"$work/cred"
 chmod 600 "$work/cred"

@@ -190,8 +190,10 @@ def main():
     ap.add_argument("--dump")
     a = ap.parse_args()
     DUMP["dir"] = a.dump
-    if not (a.target_host.startswith("127.") or a.target_host == "::1"):
-        sys.exit("smbtamper: only loopback targets are allowed")
+    # Loopback, or the AD DC rig's namespace (tests/rig/adrig: 10.99.N.1).
+    if not (a.target_host.startswith("127.") or a.target_host == "::1" or
+            a.target_host.startswith("10.99.")):
+        sys.exit("smbtamper: only loopback and adrig (10.99.N.1) targets are allowed")
     lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lst.bind(("127.0.0.1", 0))
