@@ -269,12 +269,16 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 	if (key_is(k, kl, "sec")) {
 		if (v && vl == 7 && !strncmp(v, "ntlmssp", 7))
 			o->sec = SEC_NTLMSSP;
-		else if (v && ((vl == 4 && !strncmp(v, "krb5", 4)) || (vl == 5 && !strncmp(v, "krb5i", 5))))
+		else if (v && vl == 4 && !strncmp(v, "krb5", 4))
 			o->sec = SEC_KRB5;
+		else if (v && vl == 5 && !strncmp(v, "krb5i", 5)) {
+			o->sec = SEC_KRB5;	/* mount.cifs: Kerberos with signing */
+			o->sign = true;
+		}
 		else if (v && vl == 4 && !strncmp(v, "none", 4))
 			o->sec = SEC_NONE;
 		else
-			return fail(err, -EINVAL, "sec=%.*s is not one of ntlmssp, krb5, none",
+			return fail(err, -EINVAL, "sec=%.*s is not one of ntlmssp, krb5, krb5i, none",
 				    (int)vl, v ? v : "");
 		return 0;
 	}

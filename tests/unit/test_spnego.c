@@ -1,7 +1,8 @@
 /*
  * Tests for src/spnego.c and src/asn1.c: tokens taken from the published
  * Windows exchanges (vectors/smb311-preauth.txt), the mechTypes DER from
- * vectors/ntlmv2.txt, and every truncation of each server token.
+ * vectors/ntlmv2.txt, a Samba AD DC's Kerberos exchange (golden/), and
+ * every truncation of each server token.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "asn1.h"
+#include "golden.h"
 #include "spnego.h"
 #include "unit.h"
 #include "vectors.h"
@@ -109,6 +111,71 @@ static void test_client_tokens(void)
 	free(want);
 }
 
+/* A Samba AD DC (tests/rig/adrig) offers Kerberos under both OIDs and
+ * answers a Kerberos NegTokenInit with its AP-REP. */
+static void test_samba_kerberos(void)
+{
+	/* RFC 1964 1.1: GSS framing [APPLICATION 0], the krb5 OID, then the
+	 * token id 02 00 (AP-REP) and the [APPLICATION 15] AP-REP itself. */
+	static const uint8_t krb5_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02 };
+	size_t len, n, i;
+	uint8_t *msg = golden("samba-ad-negotiate-rsp-311.bin", &len);
+	const uint8_t *tok = secbuf(msg, len, 56, &n);
+	struct spnego_resp r;
+	struct rd rd, app, oid;
+	unsigned mechs = 0;
+
+	CHECK(tok != NULL);
+	CHECK_INT(spnego_server_mechs(tok, n, &mechs), 0);
+	CHECK_INT(mechs, SPNEGO_MECH_NTLMSSP | SPNEGO_MECH_KRB5 | SPNEGO_MECH_MS_KRB5);
+	free(msg);
+
+	msg = golden("samba-ad-session-setup-rsp-krb5.bin", &len);
+	tok = secbuf(msg, len, 4, &n);
+	CHECK(tok != NULL);
+	CHECK_INT(spnego_parse_resp(tok, n, &r), 0);
+	CHECK_INT(r.state, SPNEGO_ACCEPT_COMPLETED);
+	CHECK_INT(r.mech, SPNEGO_MECH_KRB5);
+	CHECK(r.mic == NULL);	/* one mechanism offered: no MIC needed */
+	CHECK(r.token != NULL);
+	rd_init(&rd, r.token, r.token_len);
+	CHECK(der_expect(&rd, DER_APP(0), &app));
+	CHECK(app.len > sizeof(krb5_oid) + 3 && memcmp(app.p, krb5_oid, sizeof(krb5_oid)) == 0);
+	oid = app;
+	CHECK(oid.p[sizeof(krb5_oid)] == 0x02 && oid.p[sizeof(krb5_oid) + 1] == 0x00);
+	CHECK(oid.p[sizeof(krb5_oid) + 2] == 0x6f);
+	for (i = 0; i < n; i++)
+		CHECK_INT(spnego_parse_resp(tok, i, &r), -EPROTO);
+	free(msg);
+}
+
+/* Our Kerberos NegTokenInit: the mechTypes list is the krb5 OID alone;
+ * a later NegTokenResp may carry only a mechListMIC. */
+static void test_kerberos_tokens(void)
+{
+	static const uint8_t want_types[] = {
+		0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+	};
+	static const uint8_t ap_req[] = { 0x60, 0x01, 0x00 };
+	static const uint8_t mic[] = { 1, 2, 3, 4 };
+	struct wr out, types;
+	struct spnego_resp r;
+
+	wr_init(&out);
+	wr_init(&types);
+	CHECK_INT(spnego_init_token(&out, SPNEGO_MECH_KRB5, ap_req, sizeof(ap_req), &types), 0);
+	CHECK_INT(types.len, sizeof(want_types));
+	CHECK_MEM(types.p, want_types, sizeof(want_types));
+	wr_free(&out);
+	wr_init(&out);
+	CHECK_INT(spnego_resp_token(&out, NULL, 0, mic, sizeof(mic)), 0);
+	CHECK_INT(spnego_parse_resp(out.p, out.len, &r), 0);
+	CHECK(r.token == NULL);
+	CHECK(r.mic && r.mic_len == sizeof(mic) && memcmp(r.mic, mic, sizeof(mic)) == 0);
+	wr_free(&out);
+	wr_free(&types);
+}
+
 static void test_der_edges(void)
 {
 	static const uint8_t indefinite[] = { 0x30, 0x80, 0x00, 0x00 };
@@ -133,6 +200,8 @@ int main(void)
 	test_server_init();
 	test_server_resp();
 	test_client_tokens();
+	test_samba_kerberos();
+	test_kerberos_tokens();
 	test_der_edges();
 	return unit_result();
 }
