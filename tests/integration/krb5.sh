@@ -167,6 +167,36 @@ done
 KRB5CCNAME=FILE:$work/cc.short kprobe sec=krb5
 check "expired ticket: says so and to run kinit" failed_with "has expired: run kinit"
 
+# --- tampering between smbfuse and the DC ---------------------------------------------
+# smbtamper.py on loopback forwards to the DC; the ticket is for the DC's
+# name, so spn= says which.
+PROXY="$top_srcdir/tests/proxy/smbtamper.py"
+tampered_krb5() {
+	local mode=$1 want=$2 out pid port
+	out=$(mktemp)
+	python3 "$PROXY" --target-host "$AD_ADDR" --target-port 445 --mode "$mode" --lifetime 30 \
+		>"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do grep -q '^PORT ' "$out" && break; sleep 0.05; done
+	port=$(sed -n 's/^PORT //p' "$out")
+	PROBE_RC=0
+	PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//127.0.0.1/$AD_SHARE" \
+		-o "port=$port,sec=krb5,spn=cifs/$AD_ADDR" 2>"$_tmp_err") || PROBE_RC=$?
+	PROBE_ERR=$(cat "$_tmp_err")
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$out"
+	if [ "$mode" = pass ]; then
+		has session "krb5 alice@$AD_REALM"
+	else
+		failed_with "$want"
+	fi
+}
+check "through the proxy unchanged: Kerberos logon works" tampered_krb5 pass ""
+check "a server that never sends its AP-REP is refused (mutual authentication)" \
+	tampered_krb5 drop-ap-rep "without proving its own identity"
+check "an altered AP-REP is refused" tampered_krb5 flip-signed:1 "Kerberos answer does not verify"
+
 # --- the session expires with the ticket; a fresh ticket revives the mount -------------
 # A ten-second service ticket (kinit -S, no TGT): the DC ends the session
 # when it expires.  Until a fresh ticket is in the cache, file operations

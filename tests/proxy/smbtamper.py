@@ -21,6 +21,10 @@ Modes (each acts on the first matching message of each connection):
                        STATUS_ACCESS_DENIED error response
   flip-signed:CMD      flip the last byte of the first signed response to
                        command CMD (a number, e.g. 8 for READ, 3 TREE_CONNECT)
+  drop-ap-rep          replace the security buffer of the first successful
+                       SESSION_SETUP response with a bare SPNEGO
+                       accept-completed (a Kerberos server that never proves
+                       its identity)
   close-after:N        close both sides after forwarding N server frames
   zero-credits         grant no credits in any response after NEGOTIATE
 
@@ -39,7 +43,9 @@ import time
 SMB2_MAGIC = b"\xfeSMB"
 FLAGS_SIGNED = 0x8
 FLAGS_SERVER_TO_REDIR = 0x1
-NEGOTIATE, TREE_CONNECT, IOCTL = 0, 3, 11
+NEGOTIATE, SESSION_SETUP, TREE_CONNECT, IOCTL = 0, 1, 3, 11
+# NegTokenResp { negState accept-completed }, nothing else (RFC 4178 4.2.2)
+SPNEGO_ACCEPT_COMPLETED = bytes.fromhex("a1073005a0030a0100")
 FSCTL_VALIDATE_NEGOTIATE_INFO = 0x00140204
 STATUS_ACCESS_DENIED = 0xC0000022
 
@@ -128,6 +134,14 @@ class Tamper:
                 hdr[48:64] = bytes(16)
                 f = hdr + struct.pack("<HBBI", 9, 0, 0, 0) + b"\0"
                 self.done = True
+        if (m == "drop-ap-rep" and cmd == SESSION_SETUP and not self.done and
+                struct.unpack_from("<I", f, 8)[0] == 0):
+            # SESSION_SETUP response body: StructureSize, SessionFlags,
+            # SecurityBufferOffset, SecurityBufferLength, then the buffer.
+            body = bytearray(f[64:72])
+            struct.pack_into("<HH", body, 4, 64 + 8, len(SPNEGO_ACCEPT_COMPLETED))
+            f = bytearray(f[:64]) + body + SPNEGO_ACCEPT_COMPLETED
+            self.done = True
         if m == "zero-credits" and cmd != NEGOTIATE:
             struct.pack_into("<H", f, 14, 0)
         if m.startswith("flip-signed:") and not self.done:
