@@ -26,10 +26,11 @@ kinit_as() {
 	printf '%s\n' "$AD_PASS" | KRB5CCNAME=$cc kinit "$@" "$AD_USER" >/dev/null
 }
 
-# kprobe OPTIONS: smbfuse --probe against the DC (no password anywhere).
+# kprobe OPTIONS: smbfuse --probe against the DC (no password anywhere);
+# PROBE_WRAP is a command to run it under (faketime).
 kprobe() {
 	PROBE_RC=0
-	PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//$AD_ADDR/$AD_SHARE" -o "$1" 2>"$_tmp_err") ||
+	PROBE_OUT=$(timeout 60 ${PROBE_WRAP:-} "$SMBFUSE" --probe "//$AD_ADDR/$AD_SHARE" -o "$1" 2>"$_tmp_err") ||
 		PROBE_RC=$?
 	PROBE_ERR=$(cat "$_tmp_err")
 }
@@ -228,6 +229,20 @@ for extra in "" ",seal"; do
 	umount_rig "$emnt" "$epid"
 	rm -f "$AD_SHARE_DIR/expiry.txt" "$AD_SHARE_DIR/expiry2.txt"
 done
+
+# Clock skew: smbfuse run ten minutes ahead (libfaketime), once with only
+# a TGT (the KDC refuses the TGS request) and once with the service
+# ticket already cached (the server refuses the AP-REQ).
+if command -v faketime >/dev/null 2>&1; then
+	kinit_as "FILE:$work/cc.skew"
+	KRB5CCNAME=FILE:$work/cc.skew PROBE_WRAP="faketime -f +10m" kprobe sec=krb5
+	check "clock skew at the KDC: says the clocks differ" failed_with "clocks of this machine"
+	KRB5CCNAME=FILE:$work/cc.skew kprobe sec=krb5
+	KRB5CCNAME=FILE:$work/cc.skew PROBE_WRAP="faketime -f +10m" kprobe sec=krb5
+	check "clock skew at the server: says the clocks differ" failed_with "clocks of this machine"
+else
+	echo "# faketime not installed: clock skew not tested"
+fi
 
 # --- NTLMSSP against the same DC ------------------------------------------------------
 printf 'username=%s\npassword=%s\ndomain=%s\n' "$AD_USER" "$AD_PASS" "$AD_DOMAIN" >"$work/cred"
