@@ -75,9 +75,14 @@ int chain_send(struct chain *ch)
 
 	if (ch->w.bad)
 		return -ENOMEM;
+	session_enter(ch->c->s);
 	ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
-	if (ret == 0 && reauthenticated(ch, gen))
+	session_leave(ch->c->s);
+	if (ret == 0 && reauthenticated(ch, gen)) {
+		session_enter(ch->c->s);
 		ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
+		session_leave(ch->c->s);
+	}
 	if (ret == 0)
 		ch->sent = true;
 	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)

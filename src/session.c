@@ -847,6 +847,16 @@ out:
 #define REAUTH_RETRY_MS 5000
 #define REAUTH_LOG_MS 60000
 
+void session_enter(struct session *s)
+{
+	pthread_rwlock_rdlock(&s->send_lock);
+}
+
+void session_leave(struct session *s)
+{
+	pthread_rwlock_unlock(&s->send_lock);
+}
+
 uint64_t session_auth_gen(struct session *s)
 {
 	uint64_t gen;
@@ -917,7 +927,9 @@ int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN])
 		ret = s->reauth_failed_ret;
 		goto out;
 	}
+	pthread_rwlock_wrlock(&s->send_lock);
 	ret = reauth_once(s, err);
+	pthread_rwlock_unlock(&s->send_lock);
 	if (ret) {
 		/* Said once a minute, or when the reason changes. */
 		if (!s->reauth_logged_ms || now - s->reauth_logged_ms >= REAUTH_LOG_MS ||
@@ -1108,6 +1120,7 @@ static void session_free(struct session *s)
 	free(s->reauth_spn);
 	free(s->reauth_ccache);
 	pthread_mutex_destroy(&s->reauth_lock);
+	pthread_rwlock_destroy(&s->send_lock);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -1134,6 +1147,15 @@ int session_open(const struct session_opts *o, struct session **out, char err[SE
 	}
 	st.s = s;
 	pthread_mutex_init(&s->reauth_lock, NULL);
+	{
+		pthread_rwlockattr_t a;
+
+		/* A waiting re-authentication goes before new requests. */
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&s->send_lock, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	if (o->sec == SEC_KRB5 &&
 	    (!(s->reauth_host = strdup(o->host)) ||
 	     (o->spn && !(s->reauth_spn = strdup(o->spn))) ||

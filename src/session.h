@@ -72,6 +72,10 @@ struct session {
 	/* Kerberos re-authentication (session_reauth): the fields below
 	 * and krb5_target/krb5_lifetime_s change under reauth_lock. */
 	pthread_mutex_t reauth_lock;
+	/* Held shared by every request of the tree while it is on the wire
+	 * (session_enter/leave), exclusively while re-authenticating: the
+	 * server refuses what arrives in between. */
+	pthread_rwlock_t send_lock;
 	char krb5_target[300];		/* sec=krb5: the service principal asked for */
 	unsigned krb5_lifetime_s;	/* sec=krb5: seconds the ticket had left at logon */
 	char *reauth_host, *reauth_spn, *reauth_ccache;	/* what the ticket was got with */
@@ -107,6 +111,8 @@ int session_open(const struct session_opts *o, struct session **s, char err[SESS
  * that cannot re-authenticate (NTLM, guest).
  */
 uint64_t session_auth_gen(struct session *s);
+void session_enter(struct session *s);
+void session_leave(struct session *s);
 int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN]);
 
 /* TREE_DISCONNECT and LOGOFF (best effort), then close. */
