@@ -240,6 +240,8 @@ int auth_krb5_begin(const struct auth_krb5_opts *o, struct auth_krb5 **out, char
 	k->cred = GSS_C_NO_CREDENTIAL;
 	k->ctx = GSS_C_NO_CONTEXT;
 	k->target = GSS_C_NO_NAME;
+	if (o->principal)
+		snprintf(k->principal, sizeof(k->principal), "%s", o->principal);
 	ret = import_target(k, o, err);
 	if (!ret)
 		ret = acquire_cred(k, o, err);

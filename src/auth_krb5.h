@@ -32,6 +32,7 @@ struct auth_krb5_opts {
 	const char *host;	/* the server as the user named it */
 	const char *spn;	/* NULL: cifs@host; "svc/host[@REALM]" or "svc@host" */
 	const char *ccache;	/* NULL: KRB5CCNAME or the default for this uid */
+	const char *principal;	/* for messages when the cache cannot tell (NULL) */
 };
 
 /* Take the user's credentials from the cache and prepare a context for

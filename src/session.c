@@ -84,6 +84,7 @@ struct setup {
 	uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];	/* connection, then session */
 	unsigned server_mechs;
 	struct smb2_keys keys;		/* the session's keys, wiped at the end */
+	const char *krb5_principal;	/* re-authentication: who the session is */
 	struct conn_security sec;	/* what the connection was told */
 };
 
@@ -646,7 +647,8 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 {
 	const struct session_opts *o = st->o;
 	struct session *s = st->s;
-	struct auth_krb5_opts ko = { .host = o->host, .spn = o->spn, .ccache = o->krb5_ccache };
+	struct auth_krb5_opts ko = { .host = o->host, .spn = o->spn, .ccache = o->krb5_ccache,
+				     .principal = st->krb5_principal };
 	struct auth_krb5 *k = NULL;
 	struct spnego_resp sr = { .state = SPNEGO_ABSENT };
 	char kerr[AUTH_KRB5_ERRLEN];
@@ -876,7 +878,8 @@ static int reauth_once(struct session *s, char *err)
 		.host = s->reauth_host, .spn = s->reauth_spn, .krb5_ccache = s->reauth_ccache,
 		.sec = SEC_KRB5,
 	};
-	struct setup st = { .o = &o, .s = s, .err = err,
+	char who[sizeof(s->user_desc)];
+	struct setup st = { .o = &o, .s = s, .err = err, .krb5_principal = who,
 			    .client_security_mode = s->client_security_mode };
 	struct conn_msg rsp = { 0 };
 	struct session_setup_rsp p;
@@ -884,6 +887,7 @@ static int reauth_once(struct session *s, char *err)
 	size_t keylen = 0;
 	int ret;
 
+	snprintf(who, sizeof(who), "%s", s->user_desc);
 	ret = authenticate_krb5(&st, &rsp, &p, key, &keylen);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (ret)

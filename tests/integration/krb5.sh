@@ -220,9 +220,14 @@ for extra in "" ",seal"; do
 	emnt=$work/mnt-expiry$extra
 	kinit_as "$cc" -S "cifs/$AD_ADDR@$AD_REALM" -l 10s
 	echo "survives expiry" >"$AD_SHARE_DIR/expiry.txt"
-	KRB5CCNAME=$cc check "expiry$extra: mounted with a ten-second ticket" \
-		mount_krb5 "$emnt" "sec=krb5,actimeo=0$extra"
-	epid=$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$emnt")
+	# In the foreground, so that its log can be shown if a check fails.
+	mkdir -p "$emnt"
+	KRB5CCNAME=$cc "$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$emnt" -o "sec=krb5,actimeo=0$extra" -d \
+		>"$work/expiry$extra.log" 2>&1 &
+	epid=$!
+	at_exit "umount_rig '$emnt' '$epid'"
+	for _ in $(seq 1 100); do mountpoint -q "$emnt" && break; sleep 0.1; done
+	check "expiry$extra: mounted with a ten-second ticket" mountpoint -q "$emnt"
 	check "expiry$extra: readable before" grep -qx "survives expiry" "$emnt/expiry.txt"
 	for _ in $(seq 1 30); do
 		KRB5CCNAME=$cc klist -s || break
@@ -238,7 +243,8 @@ for extra in "" ",seal"; do
 		parallel_reads "$emnt/expiry.txt" "survives expiry"
 	check "expiry$extra: and writes (the session kept its keys)" \
 		sh -c "echo again >'$emnt/expiry2.txt' && grep -qx again '$AD_SHARE_DIR/expiry2.txt'"
-	umount_rig "$emnt" "$epid"
+	check "expiry$extra: unmounted, the daemon gone" umount_rig "$emnt" "$epid"
+	[ "$_failures" = 0 ] || { echo "# daemon log (last 60 lines):"; tail -60 "$work/expiry$extra.log" | sed 's/^/#   /'; }
 	rm -f "$AD_SHARE_DIR/expiry.txt" "$AD_SHARE_DIR/expiry2.txt"
 done
 

@@ -126,17 +126,53 @@ alive() {
 
 # umount_rig MNT [PID]: unmount and wait for that daemon to exit.  PID
 # is the daemon's, found by daemon_pid; anything else is not touched.
+# mounted MNT: MNT is in the mount table.  Read from mountinfo rather
+# than with mountpoint(1), whose stat() of MNT goes to the daemon and
+# fails (so "not a mount point") whenever the daemon answers an error.
+mounted() {
+	local want
+	want=$(realpath -sm "$1")
+	awk -v m="$want" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# holders MNT: the processes with a file, directory or mapping under MNT.
+holders() {
+	local p m
+	m=$(realpath -sm "$1")
+	for p in /proc/[0-9]*; do
+		if ls -l "$p/cwd" "$p/root" "$p/fd" 2>/dev/null | grep -qF -- " $m" ||
+			grep -qF -- " $m" "$p/maps" 2>/dev/null; then
+			printf '%s(%s) ' "${p#/proc/}" "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-60)"
+		fi
+	done
+}
+
 umount_rig() {
 	local mnt=$1 pid=${2:-} i
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
+	local why=""
+	if mounted "$mnt"; then
+		if ! why=$(fusermount3 -u "$mnt" 2>&1); then
+			why="$why; held by: $(holders "$mnt")"
+			umount -l "$mnt" 2>/dev/null
+		fi
 	fi
 	case $pid in ''|*[!0-9]*|0|1) return 0 ;; esac
 	for i in $(seq 1 100); do
 		alive "$pid" || return 0
 		sleep 0.05
 	done
-	echo "daemon $pid still running after unmount; killing it"
+	echo "daemon $pid still running after unmount ($(mounted "$mnt" && echo still mounted ||
+		echo not mounted)${why:+; fusermount3 -u said: $why}); its threads, in smbfuse's code:"
+	# Where it is stuck, for the log: a backtrace if gdb is there.
+	if command -v gdb >/dev/null 2>&1; then
+		timeout 20 gdb -batch -p "$pid" -ex "thread apply all bt" 2>/dev/null |
+			grep -E '^Thread|src/' | sed 's/^/    /' | head -200
+	else
+		for t in /proc/"$pid"/task/*; do
+			echo "    $(cat "$t/comm" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+		done
+	fi
+	echo "killing it"
 	kill -9 "$pid" 2>/dev/null
 	return 1
 }
