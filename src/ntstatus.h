@@ -94,6 +94,7 @@
 #define STATUS_INVALID_SERVER_STATE                      0xC00000DCU
 #define STATUS_OPLOCK_NOT_GRANTED                        0xC00000E2U
 #define STATUS_INVALID_OPLOCK_PROTOCOL                   0xC00000E3U
+#define STATUS_INTERNAL_ERROR                            0xC00000E5U
 #define STATUS_DIRECTORY_NOT_EMPTY                       0xC0000101U
 #define STATUS_NOT_A_DIRECTORY                           0xC0000103U
 #define STATUS_BAD_LOGON_SESSION_STATE                   0xC0000104U
