@@ -262,6 +262,16 @@ else
 	echo "# faketime not installed: clock skew not tested"
 fi
 
+# A standalone Samba (no realm) offers only NTLMSSP.
+rig_start default
+PROBE_RC=0
+PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//$RIG_ADDR/$RIG_SHARE" \
+	-o "port=$RIG_PORT,sec=krb5" 2>"$_tmp_err") || PROBE_RC=$?
+PROBE_ERR=$(cat "$_tmp_err")
+check "sec=krb5 against a server without Kerberos: says so, suggests sec=ntlmssp" \
+	failed_with "does not offer Kerberos"
+rig_stop
+
 # --- NTLMSSP against the same DC ------------------------------------------------------
 printf 'username=%s\npassword=%s\ndomain=%s\n' "$AD_USER" "$AD_PASS" "$AD_DOMAIN" >"$work/cred"
 chmod 600 "$work/cred"
