@@ -68,6 +68,19 @@ static bool reauthenticated(struct chain *ch, uint64_t seen)
 	return true;
 }
 
+/* One conn_call, under the session's send lock unless ch->unheld. */
+static int call_held(struct chain *ch)
+{
+	int ret;
+
+	if (!ch->unheld)
+		session_enter(ch->c->s);
+	ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
+	if (!ch->unheld)
+		session_leave(ch->c->s);
+	return ret;
+}
+
 int chain_send(struct chain *ch)
 {
 	uint64_t gen = session_auth_gen(ch->c->s);
@@ -75,14 +88,9 @@ int chain_send(struct chain *ch)
 
 	if (ch->w.bad)
 		return -ENOMEM;
-	session_enter(ch->c->s);
-	ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
-	session_leave(ch->c->s);
-	if (ret == 0 && reauthenticated(ch, gen)) {
-		session_enter(ch->c->s);
-		ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
-		session_leave(ch->c->s);
-	}
+	ret = call_held(ch);
+	if (ret == 0 && reauthenticated(ch, gen))
+		ret = call_held(ch);
 	if (ret == 0)
 		ch->sent = true;
 	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)

@@ -56,6 +56,11 @@ struct chain {
 	int n;
 	struct conn_msg rsp[CONN_MAX_CHAIN];
 	bool sent;
+	/* Sent without the session's send lock: a lease break
+	 * acknowledgement, which a request on the wire may be waiting for
+	 * (queued behind a re-authentication it would stall that request
+	 * until the server's break timeout). */
+	bool unheld;
 };
 
 void chain_init(struct chain *ch, struct client *c);

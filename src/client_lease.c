@@ -136,6 +136,7 @@ static void break_job(void *arg)
 
 	if (j->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED) {
 		chain_init(&ch, c);
+		ch.unheld = true;
 		chain_next(&ch, SMB2_OPLOCK_BREAK, 0);
 		ret = pdu_lease_ack_enc(&ch.w, j->b.key, j->b.new_state);
 		if (!ret)

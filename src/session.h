@@ -74,10 +74,9 @@ struct session {
 	pthread_mutex_t reauth_lock;
 	/* Held shared by every request of the tree while it is on the wire
 	 * (session_enter/leave), exclusively while re-authenticating: the
-	 * server refuses what arrives in between.  Never held across
-	 * anything but one conn_call, so a lease break acknowledgement that
-	 * a request on the wire waits for can at worst wait for the
-	 * re-authentication, not deadlock. */
+	 * server refuses what arrives in between.  Held across one
+	 * conn_call only; lease break acknowledgements, which a request on
+	 * the wire may be waiting for, go without it. */
 	pthread_rwlock_t send_lock;
 	char krb5_target[300];		/* sec=krb5: the service principal asked for */
 	unsigned krb5_lifetime_s;	/* sec=krb5: seconds the ticket had left at logon */
