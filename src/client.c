@@ -365,6 +365,8 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lease_lock, NULL);
+	pthread_mutex_init(&c->writers_lock, NULL);
+	pthread_cond_init(&c->writers_idle, NULL);
 	c->cfg = o->attr;
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
@@ -410,6 +412,8 @@ void client_close(struct client *c)
 	session_close(c->s);
 	lease_forget_all(c);
 	pthread_mutex_destroy(&c->lease_lock);
+	pthread_mutex_destroy(&c->writers_lock);
+	pthread_cond_destroy(&c->writers_idle);
 	attrcache_free(c->cache);
 	free(c->prefix);
 	free(c);
@@ -635,6 +639,12 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	f->c = c;
 	if (!f->is_dir)
 		f->ra = ra_new(c->workers, ra_fetch, f, file_gen(c, path));	/* none: reads go direct */
+	if (f->writable) {
+		pthread_mutex_lock(&c->writers_lock);
+		f->next_writer = c->writers;
+		c->writers = f;
+		pthread_mutex_unlock(&c->writers_lock);
+	}
 	if (st) {
 		/* CREATE returned everything but the inode number and the
 		 * link count: take those from the cache or a fresh query. */
@@ -655,12 +665,71 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	return 0;
 }
 
+struct client_file *writer_borrow(struct client *c, const char *path)
+{
+	struct client_file *f;
+
+	pthread_mutex_lock(&c->writers_lock);
+again:
+	for (f = c->writers; f; f = f->next_writer) {
+		if (strcmp(f->path, path) != 0)
+			continue;
+		if (f->closing) {
+			/* Its CLOSE is on the way: once the server has done
+			 * it, a SET_INFO by path can no longer be undone. */
+			pthread_cond_wait(&c->writers_idle, &c->writers_lock);
+			goto again;
+		}
+		f->borrowed++;
+		break;
+	}
+	pthread_mutex_unlock(&c->writers_lock);
+	return f;
+}
+
+void writer_return(struct client *c, struct client_file *f)
+{
+	pthread_mutex_lock(&c->writers_lock);
+	if (--f->borrowed == 0)
+		pthread_cond_broadcast(&c->writers_idle);
+	pthread_mutex_unlock(&c->writers_lock);
+}
+
+/* Mark f closing once no one borrows its handle; after its CLOSE,
+ * writer_remove takes it off the list. */
+static void writer_closing(struct client *c, struct client_file *f)
+{
+	pthread_mutex_lock(&c->writers_lock);
+	while (f->borrowed)
+		pthread_cond_wait(&c->writers_idle, &c->writers_lock);
+	f->closing = true;
+	pthread_mutex_unlock(&c->writers_lock);
+}
+
+static void writer_remove(struct client *c, struct client_file *f)
+{
+	struct client_file **pp;
+
+	pthread_mutex_lock(&c->writers_lock);
+	for (pp = &c->writers; *pp; pp = &(*pp)->next_writer)
+		if (*pp == f) {
+			*pp = f->next_writer;
+			break;
+		}
+	pthread_cond_broadcast(&c->writers_idle);
+	pthread_mutex_unlock(&c->writers_lock);
+}
+
 int client_close_file(struct client *c, struct client_file *f)
 {
 	int ret;
 
+	if (f->writable)
+		writer_closing(c, f);
 	ra_free(f->ra);		/* first: its reads use the handle */
 	ret = close_fid(c, f->fid);
+	if (f->writable)
+		writer_remove(c, f);
 
 	if (f->writable)
 		/* The server set the final times and size at close. */

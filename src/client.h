@@ -43,6 +43,11 @@ struct client_file {
 	char *path;			/* the FUSE path it was opened by */
 	struct client *c;
 	struct readahead *ra;		/* NULL for directories and write-only files */
+	/* c->writers_lock: the list of writable files, how many
+	 * writer_borrow callers use fid, and whether its CLOSE is on the way. */
+	struct client_file *next_writer;
+	int borrowed;
+	bool closing;
 };
 
 /* stat(2) of a path; st_ino is the server's file index. */

@@ -31,7 +31,19 @@ struct client {
 	struct lease_entry *leases;
 	client_invalidate_fn invalidate;
 	void *invalidate_arg;
+	pthread_mutex_t writers_lock;	/* guards the two fields below */
+	pthread_cond_t writers_idle;	/* a borrowed handle was given back */
+	struct client_file *writers;	/* open writable files (next_writer) */
 };
+
+/* A writable file open on path, if there is one: setting times through
+ * its handle makes them stick when that handle closes (MS-FSA
+ * 2.1.5.14.2), where a SET_INFO through another handle could be undone
+ * by the close of one that wrote.  If that file's CLOSE is on the way,
+ * waits for it to be done and returns NULL (a SET_INFO by path is safe
+ * after it).  Give a file back with writer_return (its close waits). */
+struct client_file *writer_borrow(struct client *c, const char *path);
+void writer_return(struct client *c, struct client_file *f);
 
 /* client_lease.c */
 void lease_key_for(const struct client *c, const char *path, uint8_t key[16]);

@@ -97,10 +97,22 @@ int client_utimens(struct client *c, const char *path, struct client_file *f,
 	uint64_t ftnow;
 	uint8_t buf[40];
 
+	struct client_file *w = NULL;
+	int ret;
+
 	clock_gettime(CLOCK_REALTIME, &now);
 	ftnow = timespec_to_filetime(&now);
 	basic_info(buf, time_arg(&times[0], ftnow), time_arg(&times[1], ftnow), 0);
-	return set_info(c, path, f, FILE_WRITE_ATTRIBUTES, FileBasicInformation, buf, sizeof(buf));
+	/* By path, while a handle that wrote may still be open (the kernel
+	 * sends RELEASE after close(2) returns, so "write, close, touch"
+	 * can reach us in that order): through that handle, or its close
+	 * would set the write time to "now" again. */
+	if (!f && path && (w = writer_borrow(c, path)) != NULL)
+		f = w;
+	ret = set_info(c, path, f, FILE_WRITE_ATTRIBUTES, FileBasicInformation, buf, sizeof(buf));
+	if (w)
+		writer_return(c, w);
+	return ret;
 }
 
 int client_chmod(struct client *c, const char *path, mode_t mode)
