@@ -290,5 +290,15 @@ kprobe sec=krb5,seal
 check "krb5 + AES-256-GCM: encrypted with a key from all 32 bytes" has encryption AES-256-GCM
 check "mount with sec=krb5,seal over AES-256-GCM" mount_krb5 "$work/mnt256" sec=krb5,seal
 check "AES-256-GCM mount: write, read, stat, rename, mkdir, remove" file_ops "$work/mnt256"
+umount_rig "$work/mnt256" "$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$work/mnt256")"
+
+# --- the rig leaves nothing behind ----------------------------------------------------
+n=$(cat "$AD_DIR/index")
+"$ADRIG" stop "$AD_DIR"
+check "adrig stop: its network namespace is gone" sh -c "! ip netns list | grep -qw 'smbfuse-ad$n'"
+check "adrig stop: its veth is gone" sh -c "! ip link show 'adrig$n' >/dev/null 2>&1"
+no_samba_of() { ! pgrep -f "[s]amba --foreground --no-process-group -s $1/etc/smb.conf" >/dev/null; }
+check "adrig stop: no samba process of it is left" no_samba_of "$AD_DIR"
+check "adrig stop: its directory is gone" test ! -e "$AD_DIR"
 
 done_testing
