@@ -26,14 +26,8 @@ kinit_as() {
 	printf '%s\n' "$AD_PASS" | KRB5CCNAME=$cc kinit "$@" "$AD_USER" >/dev/null
 }
 
-# kprobe OPTIONS: smbfuse --probe against the DC (no password anywhere);
-# PROBE_WRAP is a command to run it under (faketime).
-kprobe() {
-	PROBE_RC=0
-	PROBE_OUT=$(timeout 60 ${PROBE_WRAP:-} "$SMBFUSE" --probe "//$AD_ADDR/$AD_SHARE" -o "$1" 2>"$_tmp_err") ||
-		PROBE_RC=$?
-	PROBE_ERR=$(cat "$_tmp_err")
-}
+# kprobe OPTIONS: smbfuse --probe against the DC (no password anywhere).
+kprobe() { probe_run "//$AD_ADDR/$AD_SHARE" "$1"; }
 
 ad_start
 work=$(mktemp -d)
@@ -69,13 +63,7 @@ check "krb5ccname= names the cache" has session "krb5 alice@$AD_REALM"
 # --- mount ----------------------------------------------------------------------------
 mnt=$work/mnt
 mkdir -p "$mnt"
-mount_krb5() {
-	local m=$1 opts=$2
-	mkdir -p "$m"
-	"$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$m" -o "$opts" || return 1
-	at_exit "umount_rig '$m' '$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$m")'"
-	mountpoint -q "$m"
-}
+mount_krb5() { mount_share "//$AD_ADDR/$AD_SHARE" "$1" "$2"; }
 # file_ops DIR: write, read back, stat, rename, mkdir, list, remove.
 file_ops() {
 	local d=$1
@@ -97,11 +85,11 @@ echo from-alice >"$mnt/owner-check"
 check "krb5 mount: files are created as the domain user on the server" \
 	test "$(stat -c %u "$AD_SHARE_DIR/owner-check")" -ge 3000000
 rm -f "$mnt/owner-check"
-umount_rig "$mnt" "$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$mnt")"
+umount_rig "$mnt" "$MOUNT_PID"
 
 check "mount with sec=krb5,seal" mount_krb5 "$mnt" sec=krb5,seal
 check "krb5 + seal mount: write, read, stat, rename, mkdir, remove" file_ops "$mnt"
-umount_rig "$mnt" "$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$mnt")"
+umount_rig "$mnt" "$MOUNT_PID"
 
 # --- an ordinary user with their own ticket, in the default cache ---------------------
 user=smbfuse-krb-test
@@ -171,22 +159,11 @@ check "expired ticket: says so and to run kinit" failed_with "has expired: run k
 # --- tampering between smbfuse and the DC ---------------------------------------------
 # smbtamper.py on loopback forwards to the DC; the ticket is for the DC's
 # name, so spn= says which.
-PROXY="$top_srcdir/tests/proxy/smbtamper.py"
 tampered_krb5() {
-	local mode=$1 want=$2 out pid port
-	out=$(mktemp)
-	python3 "$PROXY" --target-host "$AD_ADDR" --target-port 445 --mode "$mode" --lifetime 30 \
-		>"$out" 2>&1 &
-	pid=$!
-	for _ in $(seq 1 100); do grep -q '^PORT ' "$out" && break; sleep 0.05; done
-	port=$(sed -n 's/^PORT //p' "$out")
-	PROBE_RC=0
-	PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//127.0.0.1/$AD_SHARE" \
-		-o "port=$port,sec=krb5,spn=cifs/$AD_ADDR" 2>"$_tmp_err") || PROBE_RC=$?
-	PROBE_ERR=$(cat "$_tmp_err")
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	rm -f "$out"
+	local mode=$1 want=$2
+	PROXY_HOST=$AD_ADDR PROXY_TARGET_PORT=445 proxy_start "$mode" --lifetime 30
+	probe_run "//127.0.0.1/$AD_SHARE" "port=$PROXY_PORT,sec=krb5,spn=cifs/$AD_ADDR"
+	proxy_stop
 	if [ "$mode" = pass ]; then
 		has session "krb5 alice@$AD_REALM"
 	else
@@ -267,10 +244,7 @@ fi
 
 # A standalone Samba (no realm) offers only NTLMSSP.
 rig_start default
-PROBE_RC=0
-PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//$RIG_ADDR/$RIG_SHARE" \
-	-o "port=$RIG_PORT,sec=krb5" 2>"$_tmp_err") || PROBE_RC=$?
-PROBE_ERR=$(cat "$_tmp_err")
+probe_run "//$RIG_ADDR/$RIG_SHARE" "port=$RIG_PORT,sec=krb5"
 check "sec=krb5 against a server without Kerberos: says so, suggests sec=ntlmssp" \
 	failed_with "does not offer Kerberos"
 rig_stop
@@ -290,7 +264,7 @@ kprobe sec=krb5,seal
 check "krb5 + AES-256-GCM: encrypted with a key from all 32 bytes" has encryption AES-256-GCM
 check "mount with sec=krb5,seal over AES-256-GCM" mount_krb5 "$work/mnt256" sec=krb5,seal
 check "AES-256-GCM mount: write, read, stat, rename, mkdir, remove" file_ops "$work/mnt256"
-umount_rig "$work/mnt256" "$(daemon_pid "//$AD_ADDR/$AD_SHARE" "$work/mnt256")"
+umount_rig "$work/mnt256" "$MOUNT_PID"
 
 # --- the rig leaves nothing behind ----------------------------------------------------
 n=$(cat "$AD_DIR/index")

@@ -81,10 +81,46 @@ done_testing() {
 # in $PROBE_ERR, exit status in $PROBE_RC.
 probe() {
 	local extra=${1:-} host=${PROBE_HOST:-$RIG_ADDR} port=${PROBE_PORT:-$RIG_PORT}
+	probe_run "//$host/$RIG_SHARE" "port=$port,credentials=$RIG_CREDENTIALS${extra:+,$extra}"
+}
+
+# probe_run //SERVER/SHARE OPTIONS: smbfuse --probe with exactly these
+# options, run under PROBE_WRAP if set (a command, e.g. faketime); the
+# same PROBE_OUT, PROBE_ERR and PROBE_RC as probe.
+probe_run() {
 	PROBE_RC=0
-	PROBE_OUT=$(timeout 60 "$SMBFUSE" --probe "//$host/$RIG_SHARE" \
-		-o "port=$port,credentials=$RIG_CREDENTIALS${extra:+,$extra}" 2>"$_tmp_err") || PROBE_RC=$?
+	PROBE_OUT=$(timeout 60 ${PROBE_WRAP:-} "$SMBFUSE" --probe "$1" -o "$2" 2>"$_tmp_err") ||
+		PROBE_RC=$?
 	PROBE_ERR=$(cat "$_tmp_err")
+}
+
+# proxy_start MODE [ARGS...]: start tests/proxy/smbtamper.py in MODE (with
+# more of its arguments, e.g. --dump DIR) in front of PROXY_HOST:
+# PROXY_TARGET_PORT (default: the current rig); sets PROXY_PORT,
+# PROXY_PID, and PROBE_PORT so that probe goes through it.
+proxy_start() {
+	local mode=$1 out
+	shift
+	out=$(mktemp)
+	python3 "$top_srcdir/tests/proxy/smbtamper.py" --target-host "${PROXY_HOST:-127.0.0.1}" \
+		--target-port "${PROXY_TARGET_PORT:-$RIG_PORT}" --mode "$mode" --lifetime 60 "$@" \
+		>"$out" 2>&1 &
+	PROXY_PID=$!
+	at_exit "kill $PROXY_PID 2>/dev/null; rm -f $out"
+	for _ in $(seq 1 100); do
+		grep -q '^PORT ' "$out" && break
+		sleep 0.05
+	done
+	PROXY_PORT=$(sed -n 's/^PORT //p' "$out")
+	[ -n "$PROXY_PORT" ] || { echo "proxy did not start: $(cat "$out")"; exit 1; }
+	PROBE_PORT=$PROXY_PORT
+}
+
+# proxy_stop: stop the proxy proxy_start started last.
+proxy_stop() {
+	kill "$PROXY_PID" 2>/dev/null || true
+	wait "$PROXY_PID" 2>/dev/null || true
+	unset PROBE_PORT
 }
 _tmp_err=$(mktemp)
 at_exit rm -f "$_tmp_err"
@@ -107,11 +143,17 @@ daemon_pid() { pgrep -nf "smbfuse $1 $2( |\$)" || true; }
 # EXIT trap unmounts it and makes sure the daemon is gone.  Sets
 # MOUNT_PID to the daemon's PID.
 mount_rig() {
-	local mnt=$1 extra=${2:-}
+	local extra=${2:-}
+	mount_share "//$RIG_ADDR/$RIG_SHARE" "$1" "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${extra:+,$extra}"
+}
+
+# mount_share //SERVER/SHARE MNT OPTIONS: the same with exactly these
+# options.
+mount_share() {
+	local src=$1 mnt=$2
 	mkdir -p "$mnt"
-	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
-		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${extra:+,$extra}" || return 1
-	MOUNT_PID=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
+	"$SMBFUSE" "$src" "$mnt" -o "$3" || return 1
+	MOUNT_PID=$(daemon_pid "$src" "$mnt")
 	at_exit "umount_rig '$mnt' '$MOUNT_PID'"
 	mountpoint -q "$mnt"
 }

@@ -7,25 +7,6 @@
 need_root "starts smbd"
 need_cmd smbd python3
 
-PROXY="$top_srcdir/tests/proxy/smbtamper.py"
-proxy_pid=""
-
-# proxy_start MODE: start the proxy in front of the current rig; sets
-# PROBE_PORT so that probe goes through it.
-proxy_start() {
-	local out
-	out=$(mktemp)
-	python3 "$PROXY" --target-port "$RIG_PORT" --mode "$1" --lifetime 60 >"$out" 2>&1 &
-	proxy_pid=$!
-	at_exit "kill $proxy_pid 2>/dev/null; rm -f $out"
-	for _ in $(seq 1 100); do
-		grep -q '^PORT ' "$out" && break
-		sleep 0.05
-	done
-	PROBE_PORT=$(sed -n 's/^PORT //p' "$out")
-	[ -n "$PROBE_PORT" ] || { echo "proxy did not start: $(cat "$out")"; exit 1; }
-}
-proxy_stop() { kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; unset PROBE_PORT; }
 
 # tampered MODE EXPECTED-TEXT [PROBE-OPTIONS]
 tampered() {
@@ -72,15 +53,11 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	rig_start default
 	dump=$(mktemp -d)
 	at_exit rm -rf "$dump"
-	out=$(mktemp)
-	python3 "$PROXY" --target-port "$RIG_PORT" --mode pass --lifetime 30 --dump "$dump" >"$out" 2>&1 &
-	proxy_pid=$!
-	at_exit "kill $proxy_pid 2>/dev/null"
-	for _ in $(seq 1 100); do grep -q '^PORT ' "$out" && break; sleep 0.05; done
+	proxy_start pass --lifetime 30 --dump "$dump"
 	mnt=$(mktemp -d)
 	at_exit rmdir "$mnt"
 	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
-		-o "port=$(sed -n 's/^PORT //p' "$out"),credentials=$RIG_CREDENTIALS,echo_interval=1"
+		-o "port=$PROXY_PORT,credentials=$RIG_CREDENTIALS,echo_interval=1"
 	pid=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
 	sleep 3.5
 	echoes=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-c.bin") if struct.unpack_from("<H", open(f,"rb").read(), 12)[0] == 13))' "$dump")
@@ -95,7 +72,7 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	echo "# $interim interim (STATUS_PENDING) responses seen"
 	check "interim responses: the server did send some (saw $interim)" test "$interim" -ge 1
 	umount_rig "$mnt" "$pid"
-	kill "$proxy_pid" 2>/dev/null || true
+	proxy_stop
 	rig_stop
 
 	# ECHO goes out on SessionId 0, so the server answers it unsigned
@@ -123,15 +100,10 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null && command -v smbclient
 	chown "$RIG_USER" "$RIG_SHARE_DIR/leased.txt"
 	dump=$(mktemp -d)
 	at_exit rm -rf "$dump"
-	out=$(mktemp)
-	at_exit rm -f "$out"
-	python3 "$PROXY" --target-port "$RIG_PORT" --mode pass --lifetime 60 --dump "$dump" >"$out" 2>&1 &
-	proxy_pid=$!
-	at_exit "kill $proxy_pid 2>/dev/null"
-	for _ in $(seq 1 100); do grep -q '^PORT ' "$out" && break; sleep 0.05; done
+	proxy_start pass --dump "$dump"
 	mnt=$(mktemp -d)
 	at_exit rmdir "$mnt"
-	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$(sed -n 's/^PORT //p' "$out"),credentials=$RIG_CREDENTIALS"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$PROXY_PORT,credentials=$RIG_CREDENTIALS"
 	pid=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
 	at_exit "umount_rig '$mnt' $pid"
 	exec 7<"$mnt/leased.txt"		# held open: the lease stays
