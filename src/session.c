@@ -36,7 +36,7 @@
 #define CLIENT_MAX_IO (8 * 1024 * 1024)
 /* The longest authentication session key kept: Kerberos AES-256 gives 32
  * bytes (NTLM 16); the 256-bit ciphers use all of it (MS-SMB2 3.2.5.3.1). */
-#define SESSION_KEY_MAX 32
+#define SESSION_KEY_MAX AUTH_KRB5_MAX_KEY
 
 const char *dialect_name(uint16_t d)
 {
@@ -849,24 +849,23 @@ out:
 #define REAUTH_RETRY_MS 5000
 #define REAUTH_LOG_MS 60000
 
+/* Only a Kerberos session re-authenticates (s->mech is fixed after
+ * session_open): every other one sends without the lock. */
 void session_enter(struct session *s)
 {
-	pthread_rwlock_rdlock(&s->send_lock);
+	if (s->mech == SEC_KRB5)
+		pthread_rwlock_rdlock(&s->send_lock);
 }
 
 void session_leave(struct session *s)
 {
-	pthread_rwlock_unlock(&s->send_lock);
+	if (s->mech == SEC_KRB5)
+		pthread_rwlock_unlock(&s->send_lock);
 }
 
 uint64_t session_auth_gen(struct session *s)
 {
-	uint64_t gen;
-
-	pthread_mutex_lock(&s->reauth_lock);
-	gen = s->auth_gen;
-	pthread_mutex_unlock(&s->reauth_lock);
-	return gen;
+	return __atomic_load_n(&s->auth_gen, __ATOMIC_ACQUIRE);
 }
 
 /* One Kerberos exchange on the existing SessionId.  The connection signs
@@ -954,7 +953,7 @@ int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN])
 	s->reauth_failed_ms = 0;
 	s->reauth_logged_ms = 0;
 	s->reauth_failed_err[0] = '\0';
-	s->auth_gen++;
+	__atomic_add_fetch(&s->auth_gen, 1, __ATOMIC_RELEASE);
 	log_info("the Kerberos session had expired; re-authenticated as %s with a fresh ticket "
 		 "(valid for %u s more)", s->user_desc, s->krb5_lifetime_s);
 out:

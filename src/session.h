@@ -82,7 +82,7 @@ struct session {
 	unsigned krb5_lifetime_s;	/* sec=krb5: seconds the ticket had left at logon */
 	char *reauth_host, *reauth_spn, *reauth_ccache;	/* what the ticket was got with */
 	uint16_t client_security_mode;	/* as sent in SESSION_SETUP */
-	uint64_t auth_gen;		/* bumped by every successful re-authentication */
+	uint64_t auth_gen;		/* bumped (atomically) by every re-authentication */
 	uint64_t reauth_failed_ms;	/* when a slow attempt last failed, 0: none */
 	uint64_t reauth_logged_ms;	/* when a failure was last logged */
 	int reauth_failed_ret;
