@@ -149,8 +149,9 @@ static int import_target(struct auth_krb5 *k, const struct auth_krb5_opts *o, ch
 	gss_OID type;
 	char buf[300];
 
-	if (o->spn && ((!strchr(o->spn, '@') && !strchr(o->spn, '/')) || strlen(o->spn) >= sizeof(buf))) {
-		seterr(err, "spn=%s is neither service/host[@REALM] nor service@host", o->spn);
+	/* opts.c has checked the form of spn= */
+	if (o->spn && strlen(o->spn) >= sizeof(buf)) {
+		seterr(err, "spn= is longer than %zu bytes", sizeof(buf) - 1);
 		return -EINVAL;
 	}
 	if (o->spn && strchr(o->spn, '/')) {
