@@ -4,7 +4,7 @@
  * Every byte smbfuse takes from the network passes through a struct rd.
  * A read past the end never touches memory outside the buffer: it marks
  * the reader bad and yields zeroes, so a decoder can be written as
- * straight-line code that checks rd.bad once at the end (DESIGN.md,
+ * straight-line code that checks rd.bad once at the end (docs/DESIGN.md,
  * "Wire rules").  Nothing here casts a buffer to a struct; integers are
  * assembled from bytes with shifts, so host endianness does not matter.
  *

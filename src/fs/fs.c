@@ -69,7 +69,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 		fc->direct_io = 1;
 		break;
 	}
-	/* Large requests are the whole game (PERF-TARGETS.md). */
+	/* Large requests are what throughput depends on: one FUSE request
+	 * per megabyte, not per 128 KiB page cluster. */
 	conn->max_write = cfg->max_io;
 	conn->max_read = cfg->max_io;	/* the same as -o max_read (main.c) */
 	conn->max_readahead = cfg->max_io;
