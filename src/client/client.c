@@ -38,7 +38,8 @@ void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge)
 	}
 	if (ch->n > 0)
 		conn_chain_link(&ch->w, ch->start[ch->n - 1]);
-	session_hdr(ch->c->s, &h, command);
+	memset(&h, 0, sizeof(h));
+	h.command = command;
 	h.credit_charge = credit_charge;
 	if (ch->n > 0)
 		h.flags |= SMB2_FLAGS_RELATED_OPERATIONS;
@@ -46,51 +47,28 @@ void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge)
 	pdu_hdr_enc(&ch->w, &h);
 }
 
-/*
- * A Kerberos session expires with its ticket (MS-SMB2 3.2.5.1.6): when the
- * first answer says so, the server has done nothing with the chain, so
- * after re-authenticating it is sent again, once.  If there is no fresh
- * ticket, the chain's answers stay as they are (EKEYEXPIRED to the
- * caller) and the log tells the user what to do.
- */
-static bool reauthenticated(struct chain *ch, uint64_t seen)
+void chain_next_on(struct chain *ch, uint16_t command, uint16_t credit_charge,
+		   struct smb_open *o)
 {
-	struct session *s = ch->c->s;
-	char err[SESSION_ERRLEN];
-	int i;
-
-	if (chain_status(ch, 0) != STATUS_NETWORK_SESSION_EXPIRED)
-		return false;
-	if (session_reauth(s, seen, err) != 0)
-		return false;	/* session_reauth said why */
-	for (i = 0; i < ch->n; i++)
-		conn_msg_free(&ch->rsp[i]);
-	return true;
-}
-
-/* One conn_call, under the session's send lock unless ch->unheld. */
-static int call_held(struct chain *ch)
-{
-	int ret;
-
-	if (!ch->unheld)
-		session_enter(ch->c->s);
-	ret = conn_call(ch->c->s->conn, ch->w.p, ch->w.len, ch->n, ch->rsp, 0);
-	if (!ch->unheld)
-		session_leave(ch->c->s);
-	return ret;
+	chain_next(ch, command, credit_charge);
+	if (ch->n > 0)
+		ch->open[ch->n - 1] = o;
 }
 
 int chain_send(struct chain *ch)
 {
-	uint64_t gen = session_auth_gen(ch->c->s);
+	struct request rq = {
+		.buf = ch->w.p, .len = ch->w.len, .n = ch->n,
+		.no_resend = ch->no_resend, .unheld = ch->unheld,
+	};
 	int ret;
 
 	if (ch->w.bad)
 		return -ENOMEM;
-	ret = call_held(ch);
-	if (ret == 0 && reauthenticated(ch, gen))
-		ret = call_held(ch);
+	memcpy(rq.open, ch->open, sizeof(rq.open));
+	ret = tree_request(ch->c->t, &rq, ch->rsp);
+	ch->resent = rq.resent;
+	ch->gen = rq.gen;
 	if (ret == 0)
 		ch->sent = true;
 	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)
@@ -159,9 +137,10 @@ int chain_close(struct chain *ch)
 	return pdu_close_enc(&ch->w, smb2_fid_related, 0);
 }
 
-/* Append m, addressed to fid, to a chain. */
-static int mid_enc(struct chain *ch, struct smb2_fid fid, const struct mid_req *m)
+/* Append m, addressed to o's handle (NULL: the related one), to a chain. */
+static int mid_enc(struct chain *ch, struct smb_open *o, const struct mid_req *m)
 {
+	struct smb2_fid fid = o ? (struct smb2_fid){ 0, 0 } : smb2_fid_related;
 	size_t at;
 
 	if (m->kind == MID_QUERY_INFO) {
@@ -171,12 +150,12 @@ static int mid_enc(struct chain *ch, struct smb2_fid fid, const struct mid_req *
 			.input = m->input, .input_len = m->input_len,
 		};
 
-		chain_next(ch, SMB2_QUERY_INFO, 0);
+		chain_next_on(ch, SMB2_QUERY_INFO, 0, o);
 		at = ch->start[ch->n - 1];
 		return pdu_query_info_enc(&ch->w, at, &q);
 	}
 	if (m->kind == MID_SET_INFO) {
-		chain_next(ch, SMB2_SET_INFO, 0);
+		chain_next_on(ch, SMB2_SET_INFO, 0, o);
 		at = ch->start[ch->n - 1];
 		return pdu_set_info_enc(&ch->w, at, m->info_type, m->info_class, fid,
 					m->input, m->input_len);
@@ -188,7 +167,7 @@ static int mid_enc(struct chain *ch, struct smb2_fid fid, const struct mid_req *
 		};
 
 		memcpy(q.file_id, &fid, 16);
-		chain_next(ch, SMB2_IOCTL, 0);
+		chain_next_on(ch, SMB2_IOCTL, 0, o);
 		at = ch->start[ch->n - 1];
 		return pdu_ioctl_enc(&ch->w, at, &q);
 	}
@@ -203,6 +182,8 @@ static int finish(struct chain *ch, const struct mid_req *m, uint32_t *status,
 	int ret, i, last = ch->n > 1 ? 1 : 0;
 
 	ret = chain_send(ch);
+	if (m->resent)
+		*m->resent = ch->resent;
 	if (ret)
 		goto out;
 	for (i = 0; i <= last; i++) {
@@ -235,7 +216,7 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 	chain_init(&ch, c);
 	ret = chain_create(&ch, smbpath, access, disposition, options, 0);
 	if (!ret)
-		ret = mid_enc(&ch, smb2_fid_related, m);
+		ret = mid_enc(&ch, NULL, m);
 	if (!ret)
 		ret = chain_close(&ch);
 	if (!ret)
@@ -246,14 +227,14 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 	return ret;
 }
 
-int handle_request(struct client *c, struct smb2_fid fid, const struct mid_req *m,
+int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp)
 {
 	struct chain ch;
 	int ret;
 
 	chain_init(&ch, c);
-	ret = mid_enc(&ch, fid, m);
+	ret = mid_enc(&ch, o, m);
 	if (!ret)
 		ret = finish(&ch, m, status, rsp);
 	else if (status)
@@ -371,20 +352,24 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
 	c->workers = workq_new(8);
-	if (!c->prefix || !c->cache || !c->workers) {
+	c->breaks = workq_new(1);
+	if (!c->prefix || !c->cache || !c->workers || !c->breaks) {
 		ret = -ENOMEM;
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
 	}
 	RAND_bytes((uint8_t *)&c->lease_salt, sizeof(c->lease_salt));
 	ret = session_open(&o->session, &c->s, err);
+	if (!ret)
+		ret = tree_open(c->s, o->session.share, &c->t, err);
 	if (ret)
 		goto fail;
-	c->use_leases = c->s->dialect >= SMB2_DIALECT_210 &&
-		(c->s->server_capabilities & SMB2_GLOBAL_CAP_LEASING);
-	conn_set_break_handler(c->s->conn, lease_break_received, c);
+	c->use_leases = c->s->info.dialect >= SMB2_DIALECT_210 &&
+		(c->s->info.server_capabilities & SMB2_GLOBAL_CAP_LEASING);
+	session_set_break_handler(c->s, lease_break_received, c);
 	if (c->cfg.blksize == 0)
-		c->cfg.blksize = (blksize_t)(c->s->max_read < 1048576 ? c->s->max_read : 1048576);
+		c->cfg.blksize = (blksize_t)(session_max_read(c->s) < 1048576 ?
+					     session_max_read(c->s) : 1048576);
 	/* The mount root must exist and be a directory. */
 	ret = client_stat(c, "/", &st);
 	if (ret == 0 && !S_ISDIR(st.st_mode))
@@ -401,14 +386,22 @@ fail:
 	return ret;
 }
 
+void client_set_abort(struct client *c, client_abort_fn fn, void *arg)
+{
+	session_set_abort(c->s, fn, arg);
+}
+
 void client_close(struct client *c)
 {
 	if (!c)
 		return;
-	/* No new break jobs, then let the queued ones finish. */
+	/* No new break jobs (this waits out one being queued), then let
+	 * the queued ones finish. */
 	if (c->s)
-		conn_set_break_handler(c->s->conn, NULL, NULL);
+		session_set_break_handler(c->s, NULL, NULL);
+	workq_free(c->breaks);
 	workq_free(c->workers);
+	tree_close(c->t);
 	session_close(c->s);
 	lease_forget_all(c);
 	pthread_mutex_destroy(&c->lease_lock);
@@ -483,7 +476,7 @@ int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 	size_t n;
 	int ret;
 
-	ret = handle_request(c, f->fid, &all_info, NULL, &rsp);
+	ret = handle_request(c, f->open, &all_info, NULL, &rsp);
 	if (ret)
 		return ret;
 	ret = pdu_query_info_dec(rsp.buf, rsp.len, &out, &n) || file_all_info_dec(out, n, &fa) ?
@@ -500,19 +493,21 @@ int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 
 static ssize_t ra_fetch(void *ctx, void *buf, size_t size, off_t off);
 
-static int close_fid(struct client *c, struct smb2_fid fid)
+/* CLOSE an open's handle and forget the open. */
+static int close_open(struct client *c, struct smb_open *o)
 {
 	struct chain ch;
 	int ret;
 
 	chain_init(&ch, c);
-	chain_next(&ch, SMB2_CLOSE, 0);
-	ret = pdu_close_enc(&ch.w, fid, 0);
+	chain_next_on(&ch, SMB2_CLOSE, 0, o);
+	ret = pdu_close_enc(&ch.w, (struct smb2_fid){ 0, 0 }, 0);
 	if (!ret)
 		ret = chain_send(&ch);
 	if (!ret)
 		ret = chain_errno(&ch);
 	chain_free(&ch);
+	open_release(o);
 	return ret;
 }
 
@@ -543,25 +538,30 @@ static uint32_t disposition_for(int flags)
 	return (flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
 }
 
-/* CREATE, and with fa non-NULL a related QUERY_INFO(FileAllInformation)
+/* CREATE o, and with fa non-NULL a related QUERY_INFO(FileAllInformation)
  * in the same compound: after creating a file the kernel asks for its
- * attributes at once, and this answers before it asks. */
-static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t disposition,
-		     uint32_t options, uint32_t attributes, const uint8_t *lease_key,
-		     struct create_rsp *p, struct file_all_info *fa)
+ * attributes at once, and this answers before it asks.  On success the
+ * open is registered with the tree. */
+static int open_once(struct client *c, struct smb_open *o, struct create_rsp *p,
+		     struct file_all_info *fa)
 {
 	struct query_info_req q = {
 		.info_type = SMB2_0_INFO_FILE, .info_class = FileAllInformation,
 		.output_len = 4096, .fid = smb2_fid_related,
 	};
+	struct create_req cq;
 	const uint8_t *out;
 	struct chain ch;
 	size_t n;
 	int ret;
 
 	chain_init(&ch, c);
-	ret = chain_create_lease(&ch, sp, access, disposition, options, attributes, lease_key,
-				 SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING);
+	open_create_req(o, &cq, c->s->info.dialect);
+	/* Creating anew (O_EXCL) must not happen twice: a second try
+	 * would report EEXIST for the file the first one made. */
+	ch.no_resend = cq.disposition == FILE_CREATE;
+	chain_next(&ch, SMB2_CREATE, 0);
+	ret = pdu_create_enc(&ch.w, ch.start[0], &cq);
 	if (!ret && fa) {
 		chain_next(&ch, SMB2_QUERY_INFO, 0);
 		ret = pdu_query_info_enc(&ch.w, ch.start[1], &q);
@@ -572,6 +572,8 @@ static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t
 		ret = client_errno(chain_status(&ch, 0));
 	if (!ret && pdu_create_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0)
 		ret = -EIO;
+	if (!ret)
+		open_created(o, p, ch.gen, c->s->info.dialect);
 	if (!ret && fa) {
 		/* The file is open even if the query failed: say so by
 		 * zeroing fa rather than failing the open. */
@@ -584,16 +586,38 @@ static int open_once(struct client *c, const char *sp, uint32_t access, uint32_t
 	return ret;
 }
 
+/* A new open of sp with these parameters, sent; NULL-safe on failure. */
+static int open_path(struct client *c, const char *sp, const struct open_params *op,
+		     struct create_rsp *p, struct file_all_info *fa, struct smb_open **out)
+{
+	struct smb_open *o = open_new(c->t, sp, op);
+	int ret;
+
+	*out = NULL;
+	if (!o)
+		return -ENOMEM;
+	ret = open_once(c, o, p, fa);
+	if (ret) {
+		open_free(o);
+		return ret;
+	}
+	*out = o;
+	return 0;
+}
+
 int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		     struct client_file **out, struct stat *st)
 {
 	struct create_rsp p;
 	struct client_file *f;
 	struct file_all_info fa, *fap = (flags & O_CREAT) ? &fa : NULL;
-	uint32_t access = access_for(flags), attrs = 0, options = 0;
+	struct open_params op = {
+		.access = access_for(flags),
+		.share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+		.disposition = disposition_for(flags),
+	};
+	struct smb_open *o;
 	struct stat created;
-	uint8_t key[16];
-	const uint8_t *lk;
 	char *sp;
 	int ret;
 
@@ -602,18 +626,21 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	if (ret)
 		return ret;
 	if (flags & O_DIRECTORY)
-		options |= FILE_DIRECTORY_FILE;
+		op.options |= FILE_DIRECTORY_FILE;
 	if ((flags & O_CREAT) && !(mode & 0222))
-		attrs = FILE_ATTRIBUTE_READONLY;
+		op.attributes = FILE_ATTRIBUTE_READONLY;
 	if (flags & (O_SYNC | O_DSYNC))
-		options |= FILE_WRITE_THROUGH;
-	if (c->use_leases && !(flags & O_DIRECTORY))
-		lease_key_for(c, path, key);
-	lk = c->use_leases && !(flags & O_DIRECTORY) ? key : NULL;
-	ret = open_once(c, sp, access, disposition_for(flags), options, attrs, lk, &p, fap);
-	if (ret == -EACCES && (flags & O_ACCMODE) == O_WRONLY)
-		ret = open_once(c, sp, access & ~FILE_READ_DATA, disposition_for(flags), options,
-				attrs, lk, &p, fap);
+		op.options |= FILE_WRITE_THROUGH;
+	if (c->use_leases && !(flags & O_DIRECTORY)) {
+		op.lease = true;
+		op.lease_state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING;
+		lease_key_for(c, path, op.lease_key);
+	}
+	ret = open_path(c, sp, &op, &p, fap, &o);
+	if (ret == -EACCES && (flags & O_ACCMODE) == O_WRONLY) {
+		op.access &= ~(uint32_t)FILE_READ_DATA;
+		ret = open_path(c, sp, &op, &p, fap, &o);
+	}
 	free(sp);
 	if (ret)
 		return ret;
@@ -621,8 +648,8 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		forget_with_parent(c, path);
 		file_changed(c, path);
 	}
-	if (p.has_lease && lk)
-		lease_remember(c, key, path);
+	if (p.has_lease && op.lease)
+		lease_remember(c, op.lease_key, path);
 	if (fap && (fa.a.creation_time || fa.index_number)) {
 		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, 0, &created);
 		attrcache_put(c->cache, path, &created);
@@ -630,10 +657,10 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path))) {
 		free(f);
-		close_fid(c, p.fid);	/* do not leak the server's handle */
+		close_open(c, o);	/* do not leak the server's handle */
 		return -ENOMEM;
 	}
-	f->fid = p.fid;
+	f->open = o;
 	f->is_dir = (p.a.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
 	f->writable = (flags & O_ACCMODE) != O_RDONLY;
 	f->c = c;
@@ -727,7 +754,7 @@ int client_close_file(struct client *c, struct client_file *f)
 	if (f->writable)
 		writer_closing(c, f);
 	ra_free(f->ra);		/* first: its reads use the handle */
-	ret = close_fid(c, f->fid);
+	ret = close_open(c, f->open);
 	if (f->writable)
 		writer_remove(c, f);
 
@@ -752,8 +779,8 @@ static ssize_t read_once(struct client *c, struct client_file *f, void *buf, siz
 	ssize_t ret;
 
 	chain_init(&ch, c);
-	chain_next(&ch, SMB2_READ, credit_charge_for(size));
-	ret = pdu_read_enc(&ch.w, f->fid, (uint64_t)off, (uint32_t)size);
+	chain_next_on(&ch, SMB2_READ, credit_charge_for(size), f->open);
+	ret = pdu_read_enc(&ch.w, (struct smb2_fid){ 0, 0 }, (uint64_t)off, (uint32_t)size);
 	if (!ret)
 		ret = chain_send(&ch);
 	if (ret)
@@ -787,7 +814,7 @@ static ssize_t read_direct(struct client *c, struct client_file *f, void *buf, s
 	ssize_t n;
 
 	while (done < size) {
-		chunk = size - done < c->s->max_read ? size - done : c->s->max_read;
+		chunk = size - done < session_max_read(c->s) ? size - done : session_max_read(c->s);
 		n = read_once(c, f, (uint8_t *)buf + done, chunk, off + (off_t)done);
 		if (n < 0)
 			return done ? (ssize_t)done : n;
@@ -831,8 +858,8 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 	/* One allocation for header, body and data, not a doubling series
 	 * of copies of a megabyte. */
 	wr_reserve(&ch.w, SMB2_HEADER_SIZE + 64 + size);
-	chain_next(&ch, SMB2_WRITE, credit_charge_for(size));
-	ret = pdu_write_enc(&ch.w, 0, f->fid, (uint64_t)off, buf, (uint32_t)size);
+	chain_next_on(&ch, SMB2_WRITE, credit_charge_for(size), f->open);
+	ret = pdu_write_enc(&ch.w, 0, (struct smb2_fid){ 0, 0 }, (uint64_t)off, buf, (uint32_t)size);
 	if (!ret)
 		ret = chain_send(&ch);
 	if (!ret)
@@ -852,7 +879,7 @@ ssize_t client_write(struct client *c, struct client_file *f, const void *buf, s
 
 	file_changed(c, f->path);
 	while (done < size) {
-		chunk = size - done < c->s->max_write ? size - done : c->s->max_write;
+		chunk = size - done < session_max_write(c->s) ? size - done : session_max_write(c->s);
 		n = write_once(c, f, (const uint8_t *)buf + done, chunk, off + (off_t)done);
 		if (n < 0)
 			return done ? (ssize_t)done : n;
@@ -873,8 +900,8 @@ int client_flush(struct client *c, struct client_file *f)
 	int ret;
 
 	chain_init(&ch, c);
-	chain_next(&ch, SMB2_FLUSH, 0);
-	ret = pdu_flush_enc(&ch.w, f->fid);
+	chain_next_on(&ch, SMB2_FLUSH, 0, f->open);
+	ret = pdu_flush_enc(&ch.w, (struct smb2_fid){ 0, 0 });
 	if (!ret)
 		ret = chain_send(&ch);
 	if (!ret)

@@ -36,8 +36,9 @@ int client_open(const struct client_opts *o, struct client **c, char err[SESSION
 void client_close(struct client *c);
 
 /* An open file or directory. */
+struct smb_open;
 struct client_file {
-	struct smb2_fid fid;
+	struct smb_open *open;		/* the handle, kept across reconnects */
 	bool is_dir;
 	bool writable;
 	char *path;			/* the FUSE path it was opened by */
@@ -113,6 +114,11 @@ int client_errno(uint32_t status);
 typedef void (*client_invalidate_fn)(void *arg, const char *path);
 /* Set (or, with NULL, clear and wait out a running call). */
 void client_set_invalidate(struct client *c, client_invalidate_fn fn, void *arg);
+
+/* What tells a request waiting for a reconnect to give up: returns
+ * -errno (the mount is going away, the caller was interrupted) or 0. */
+typedef int (*client_abort_fn)(void *arg);
+void client_set_abort(struct client *c, client_abort_fn fn, void *arg);
 
 
 #endif

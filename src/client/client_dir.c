@@ -97,7 +97,7 @@ static int take_response(struct listing *l, const struct conn_msg *m)
 int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
 {
 	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
-	uint32_t outlen = c->s->max_transact < DIR_BUFFER ? c->s->max_transact : DIR_BUFFER;
+	uint32_t outlen = session_max_transact(c->s) < DIR_BUFFER ? session_max_transact(c->s) : DIR_BUFFER;
 	struct create_rsp cr;
 	struct chain ch;
 	char *sp;

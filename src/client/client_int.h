@@ -10,17 +10,22 @@
 #include "attrcache.h"
 #include "client.h"
 #include "conn.h"
+#include "open.h"
 #include "pdu.h"
 #include "readahead.h"
+#include "request.h"
+#include "tree.h"
 #include "workq.h"
 #include "wire.h"
 
 struct client {
 	struct session *s;		/* fixed after client_open */
+	struct tree *t;			/* fixed after client_open: the share */
 	struct attr_cfg cfg;		/* fixed */
 	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
 	struct attrcache *cache;	/* has its own lock */
 	struct workq *workers;		/* prefetching READs (readahead.c) */
+	struct workq *breaks;		/* lease break acknowledgements, never behind a READ */
 	/* Change counters, one per hash bucket of paths: a write, truncate
 	 * or copy into a file bumps its bucket, and readahead drops what it
 	 * fetched before (atomic increments and loads; no lock). */
@@ -66,8 +71,14 @@ struct chain {
 	struct wr w;
 	size_t start[CONN_MAX_CHAIN];
 	int n;
+	struct smb_open *open[CONN_MAX_CHAIN];	/* message i addresses this open's handle */
 	struct conn_msg rsp[CONN_MAX_CHAIN];
 	bool sent;
+	/* A change that must not be made twice: fail with EIO rather than
+	 * send it again after a lost connection. */
+	bool no_resend;
+	bool resent;			/* out: went again on a new connection */
+	uint64_t gen;			/* out: the channel that answered */
 	/* Sent without the session's send lock: a lease break
 	 * acknowledgement, which a request on the wire may be waiting for
 	 * (queued behind a re-authentication it would stall that request
@@ -76,8 +87,13 @@ struct chain {
 };
 
 void chain_init(struct chain *ch, struct client *c);
-/* Write the header of the next message; credit_charge 0 means 1. */
+/* Write the header of the next message; credit_charge 0 means 1.  The
+ * SessionId and TreeId are filled in when it is sent. */
 void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge);
+/* The same for a request on an open's handle: its FileId (whatever the
+ * encoder wrote) is replaced at send time with the handle as it is then. */
+void chain_next_on(struct chain *ch, uint16_t command, uint16_t credit_charge,
+		   struct smb_open *o);
 int chain_send(struct chain *ch);
 uint32_t chain_status(const struct chain *ch, int i);
 void chain_free(struct chain *ch);
@@ -115,6 +131,10 @@ struct mid_req {
 	uint32_t output_len;			/* QUERY_INFO, IOCTL */
 	const uint8_t *input;			/* QUERY_INFO input, SET_INFO buffer, IOCTL input */
 	size_t input_len;
+	/* If not NULL: set when the compound went again after a lost
+	 * connection, so that a change the server may have made already
+	 * can be judged by its outcome (a rename's source gone, say). */
+	bool *resent;
 };
 
 /* Run CREATE(smbpath) + m + CLOSE.  0 when the CREATE and the middle
@@ -127,7 +147,7 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 		  struct conn_msg *rsp);
 
 /* The same request (m) on an open handle, alone. */
-int handle_request(struct client *c, struct smb2_fid fid, const struct mid_req *m,
+int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp);
 
 /* Forget cached attributes of path and of its parent (whose times change). */

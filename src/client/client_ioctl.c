@@ -21,7 +21,7 @@
 #define CHUNKS_PER_REQUEST 16
 
 /* One FSCTL on an open handle; the response stays in *rsp. */
-static int handle_ioctl(struct client *c, struct smb2_fid fid, uint32_t ctl, const uint8_t *in,
+static int handle_ioctl(struct client *c, struct smb_open *o, uint32_t ctl, const uint8_t *in,
 			size_t inlen, uint32_t max_out, struct conn_msg *rsp, struct ioctl_rsp *p,
 			uint32_t *status)
 {
@@ -29,7 +29,7 @@ static int handle_ioctl(struct client *c, struct smb2_fid fid, uint32_t ctl, con
 		.kind = MID_IOCTL, .ctl_code = ctl, .input = in, .input_len = inlen,
 		.output_len = max_out,
 	};
-	int ret = handle_request(c, fid, &m, status, rsp);
+	int ret = handle_request(c, o, &m, status, rsp);
 
 	if (!ret && pdu_ioctl_dec(rsp->buf, rsp->len, p) != 0) {
 		conn_msg_free(rsp);
@@ -49,7 +49,7 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 	size_t done = 0, batch, chunk;
 	int i, ret;
 
-	ret = handle_ioctl(c, in->fid, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &rsp, &p, &status);
+	ret = handle_ioctl(c, in->open, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &rsp, &p, &status);
 	if (ret)
 		return ret == -EOPNOTSUPP || ret == -EINVAL ? -EOPNOTSUPP : ret;
 	if (p.output_len < 24) {
@@ -76,7 +76,7 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 		}
 		wr_patch_u32(&w, 24, (uint32_t)i);
 		ret = w.bad ? -ENOMEM :
-			handle_ioctl(c, out->fid, FSCTL_SRV_COPYCHUNK_WRITE, w.p, w.len, 12, &rsp, &p,
+			handle_ioctl(c, out->open, FSCTL_SRV_COPYCHUNK_WRITE, w.p, w.len, 12, &rsp, &p,
 				     &status);
 		wr_free(&w);
 		if (ret) {
@@ -119,7 +119,7 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 		le64_put(buf, (uint64_t)off);
 		le64_put(buf + 8, (uint64_t)(off + len));
 		file_changed(c, f->path);
-		ret = handle_ioctl(c, f->fid, FSCTL_SET_ZERO_DATA, buf, 16, 0, &rsp, &p, &status);
+		ret = handle_ioctl(c, f->open, FSCTL_SET_ZERO_DATA, buf, 16, 0, &rsp, &p, &status);
 		file_changed(c, f->path);
 		conn_msg_free(&rsp);
 		attrcache_forget(c->cache, f->path);
@@ -141,7 +141,7 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 
 		le64_put(buf, (uint64_t)(off + len));
 		file_changed(c, f->path);
-		ret = handle_request(c, f->fid, &m, NULL, NULL);
+		ret = handle_request(c, f->open, &m, NULL, NULL);
 		attrcache_forget(c->cache, f->path);
 		return ret;
 	}

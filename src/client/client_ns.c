@@ -21,11 +21,11 @@
 /* CREATE + SET_INFO(FILE, cls, buf) + CLOSE on a path.  Returns the
  * first failing status's errno; *status gets that status. */
 static int path_set_info(struct client *c, const char *sp, uint32_t access, uint32_t options,
-			 uint8_t cls, const uint8_t *buf, size_t n, uint32_t *status)
+			 uint8_t cls, const uint8_t *buf, size_t n, uint32_t *status, bool *resent)
 {
 	struct mid_req m = {
 		.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE, .info_class = cls,
-		.input = buf, .input_len = n,
+		.input = buf, .input_len = n, .resent = resent,
 	};
 
 	return path_compound(c, sp, access, FILE_OPEN, options, &m, status, NULL);
@@ -46,13 +46,13 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 			.input = buf, .input_len = n,
 		};
 
-		ret = handle_request(c, f->fid, &m, NULL, NULL);
+		ret = handle_request(c, f->open, &m, NULL, NULL);
 	}
 	else {
 		ret = smb_path(c, path, &sp);
 		if (ret)
 			return ret;
-		ret = path_set_info(c, sp, access, FILE_OPEN_REPARSE_POINT, cls, buf, n, &status);
+		ret = path_set_info(c, sp, access, FILE_OPEN_REPARSE_POINT, cls, buf, n, &status, NULL);
 		free(sp);
 	}
 	attrcache_forget(c->cache, path ? path : f->path);
@@ -166,9 +166,18 @@ int client_mkdir(struct client *c, const char *path, mode_t mode)
 static int delete_path(struct client *c, const char *sp, uint32_t options, uint32_t *status)
 {
 	uint8_t yes = 1;
+	bool resent = false;
+	int ret;
 
-	return path_set_info(c, sp, DELETE | FILE_READ_ATTRIBUTES, options | FILE_OPEN_REPARSE_POINT,
-			     FileDispositionInformation, &yes, 1, status);
+	ret = path_set_info(c, sp, DELETE | FILE_READ_ATTRIBUTES, options | FILE_OPEN_REPARSE_POINT,
+			    FileDispositionInformation, &yes, 1, status, &resent);
+	/* Sent again after a lost connection and now not found: the first
+	 * one reached the server; either way the name is gone, as asked. */
+	if (ret == -ENOENT && resent) {
+		log_info("a delete was sent again after a reconnect and found nothing: done before");
+		ret = 0;
+	}
+	return ret;
 }
 
 /* Clear READONLY so that a POSIX unlink/rename of a read-only file works
@@ -180,7 +189,7 @@ static int clear_readonly(struct client *c, const char *sp)
 
 	basic_info(buf, 0, 0, FILE_ATTRIBUTE_NORMAL);
 	return path_set_info(c, sp, FILE_WRITE_ATTRIBUTES, FILE_OPEN_REPARSE_POINT,
-			     FileBasicInformation, buf, sizeof(buf), &status);
+			     FileBasicInformation, buf, sizeof(buf), &status, NULL);
 }
 
 int client_unlink(struct client *c, const char *path)
@@ -226,7 +235,9 @@ static int rename_or_link(struct client *c, const char *from, const char *to, ui
 			  bool replace, uint32_t *status)
 {
 	struct wr info;
+	struct stat sb;
 	char *sf = NULL, *st = NULL;
+	bool resent = false;
 	int ret;
 
 	wr_init(&info);
@@ -238,7 +249,20 @@ static int rename_or_link(struct client *c, const char *from, const char *to, ui
 	if (!ret)
 		ret = path_set_info(c, sf, cls == FileRenameInformation ? DELETE | FILE_READ_ATTRIBUTES :
 				    FILE_READ_ATTRIBUTES, FILE_OPEN_REPARSE_POINT, cls, info.p, info.len,
-				    status);
+				    status, &resent);
+	/* A rename sent again after a lost connection that no longer finds
+	 * its source: done already if the target is there now. */
+	if (ret == -ENOENT && resent && cls == FileRenameInformation) {
+		attrcache_forget(c->cache, to);
+		if (client_stat(c, to, &sb) == 0) {
+			log_info("a rename was sent again after a reconnect: it had been done");
+			ret = 0;
+		}
+	}
+	/* Opens follow the file: a reopen after a reconnect looks for it
+	 * under its new name. */
+	if (ret == 0 && cls == FileRenameInformation)
+		open_renamed(c->t, sf, st);
 	wr_free(&info);
 	free(sf);
 	free(st);

@@ -305,6 +305,12 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		o->sign = true;
 		return 0;
 	}
+	/* What a request does while the server is unreachable: soft fails
+	 * it after timeout=, hard waits (as mount.cifs and NFS). */
+	if (key_is(k, kl, "hard") || key_is(k, kl, "soft")) {
+		o->hard = key_is(k, kl, "hard");
+		return 0;
+	}
 	if (key_is(k, kl, "seal")) {
 		o->seal = true;
 		return 0;
@@ -584,4 +590,6 @@ void opts_to_session(const struct options *o, struct session_opts *so)
 	so->connect_timeout_ms = o->timeout_s * 1000;
 	so->request_timeout_ms = o->timeout_s * 1000;
 	so->echo_interval_s = o->echo_interval_s;
+	so->hard = o->hard;
+	so->reconnect = true;
 }

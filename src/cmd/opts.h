@@ -31,6 +31,7 @@ struct options {
 	bool secure_negotiate;
 	int timeout_s;			/* per request, and to connect */
 	int echo_interval_s;
+	bool hard;			/* wait for a reconnect however long it takes */
 	/* mounting */
 	uid_t uid;
 	gid_t gid;

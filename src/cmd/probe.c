@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "probe.h"
+#include "tree.h"
 #include "session.h"
 #include "smb2.h"
 
@@ -51,38 +52,45 @@ int probe_run(const struct options *o, FILE *out)
 	struct session_opts so;
 	char err[SESSION_ERRLEN];
 	struct session *s;
+	struct tree *t = NULL;
+	const struct conn_info *ci;
 	const uint8_t *g;
 	int ret;
 
 	opts_to_session(o, &so);
+	so.reconnect = false;	/* a probe reports what it finds, once */
 	ret = session_open(&so, &s, err);
+	if (!ret && (ret = tree_open(s, so.share, &t, err)) != 0)
+		session_close(s);
 	if (ret) {
 		log_err("%s", err);
 		return ret;
 	}
-	g = s->server_guid;
+	ci = &s->info;
+	g = ci->server_guid;
 	fprintf(out, "server: %s\n", o->host);
 	fprintf(out, "share: %s\n", o->share);
-	fprintf(out, "dialect: %s\n", dialect_name(s->dialect));
+	fprintf(out, "dialect: %s\n", dialect_name(ci->dialect));
 	fprintf(out, "signing: %s\n", s->encrypting ? "none (encrypted instead)" :
-		s->signing ? smb2_sign_alg_name(s->sign_alg) : "none");
-	fprintf(out, "encryption: %s\n", s->encrypting ? smb2_cipher_name(s->cipher) : "none");
-	fprintf(out, "secure_negotiate: %s\n", secneg_name(s->secneg));
+		s->signing ? smb2_sign_alg_name(ci->sign_alg) : "none");
+	fprintf(out, "encryption: %s\n", s->encrypting ? smb2_cipher_name(ci->cipher) : "none");
+	fprintf(out, "secure_negotiate: %s\n", secneg_name(t->secneg));
 	/* GUIDs print as Windows shows them: the first three fields are
 	 * little-endian on the wire. */
 	fprintf(out, "server_guid: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 		"%02x%02x%02x%02x%02x%02x\n",
 		g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6],
 		g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
-	print_caps(out, s->server_capabilities);
-	fprintf(out, "max_read: %u\n", s->max_read);
-	fprintf(out, "max_write: %u\n", s->max_write);
-	fprintf(out, "max_transact: %u\n", s->max_transact);
+	print_caps(out, ci->server_capabilities);
+	fprintf(out, "max_read: %u\n", ci->max_read);
+	fprintf(out, "max_write: %u\n", ci->max_write);
+	fprintf(out, "max_transact: %u\n", ci->max_transact);
 	if (s->guest || s->anonymous)
 		fprintf(out, "session: %s\n", s->guest ? "guest" : "anonymous");
 	else
 		fprintf(out, "session: %s %s\n", s->mech == SEC_KRB5 ? "krb5" : "ntlmssp", s->user_desc);
-	fprintf(out, "share_flags: 0x%08x\n", s->share_flags);
+	fprintf(out, "share_flags: 0x%08x\n", t->share_flags);
+	tree_close(t);
 	session_close(s);
 	return 0;
 }

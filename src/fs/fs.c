@@ -13,6 +13,9 @@
 #include "fs.h"
 #include "log.h"
 
+/* fuse_session_exited, after fs.h has chosen the API version */
+#include <fuse_lowlevel.h>
+
 static struct fs_config *cfg_of(void)
 {
 	return fuse_get_context()->private_data;
@@ -34,11 +37,23 @@ static void fs_invalidate(void *arg, const char *path)
 	fuse_invalidate_path(arg, path);
 }
 
+/* A request waiting for the server to come back gives up when the mount
+ * is going away (the kernel has hung up: every answer would be lost) or
+ * when the process that asked was interrupted (so that even a hard
+ * mount's waits end with ^C). */
+static int fs_abort(void *arg)
+{
+	if (fuse_session_exited(fuse_get_session(arg)))
+		return -ENOTCONN;
+	return fuse_interrupted() ? -EINTR : 0;
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 {
 	struct fs_config *cfg = cfg_of();
 
 	client_set_invalidate(cfg->client, fs_invalidate, fuse_get_context()->fuse);
+	client_set_abort(cfg->client, fs_abort, fuse_get_context()->fuse);
 	/* Inode numbers are the server's file index (ls -i, hard links). */
 	fc->use_ino = 1;
 	fc->entry_timeout = cfg->actimeo_s;

@@ -172,6 +172,13 @@ struct smb2_fid {
 /* The FileId of a related compound request. */
 extern const struct smb2_fid smb2_fid_related;
 
+/* Put fid into the FileId field of a request built already (msg is its
+ * header; CLOSE, FLUSH, READ, WRITE, LOCK, IOCTL, QUERY_DIRECTORY,
+ * CHANGE_NOTIFY, QUERY_INFO, SET_INFO): a request sent again after a
+ * reconnect names the handle as it is now.  -EINVAL for another command
+ * or a message too short. */
+int pdu_patch_fid(uint8_t *msg, size_t len, struct smb2_fid fid);
+
 /* --- 2.2.13 / 2.2.14 CREATE ------------------------------------------ */
 
 struct create_req {
@@ -185,6 +192,15 @@ struct create_req {
 	/* A lease request (oplock == LEASE): RqLs context, version 1. */
 	const uint8_t *lease_key;	/* 16 bytes, or NULL */
 	uint32_t lease_state;
+	/* A durable handle: asked for (DHnQ, MS-SMB2 2.2.13.2.3; DH2Q,
+	 * 2.2.13.2.11 with create_guid and durable_timeout_ms), or reclaimed
+	 * after a reconnect (DHnC 2.2.13.2.4, DH2C 2.2.13.2.12: reclaim_fid,
+	 * and create_guid for v2). */
+	enum { DURABLE_NONE, DURABLE_V1, DURABLE_V2 } durable;
+	bool reclaim;
+	struct smb2_fid reclaim_fid;
+	const uint8_t *create_guid;	/* 16 bytes, v2 */
+	uint32_t durable_timeout_ms;	/* v2 request; 0 lets the server choose */
 };
 
 int pdu_create_enc(struct wr *w, size_t msg_start, const struct create_req *q);
@@ -205,6 +221,9 @@ struct create_rsp {
 	bool has_lease;
 	uint32_t lease_state;
 	uint8_t lease_key[16];
+	/* The server granted a durable handle (a DHnQ or DH2Q answer). */
+	bool durable;
+	uint32_t durable_timeout_ms;	/* v2 only */
 };
 
 int pdu_create_dec(const uint8_t *msg, size_t len, struct create_rsp *p);

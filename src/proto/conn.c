@@ -53,6 +53,7 @@ struct pending {
 };
 
 struct conn {
+	int refs;			/* atomic */
 	int fd;				/* fixed after conn_open */
 	pthread_t reader;		/* fixed after conn_open */
 	pthread_t echoer;		/* fixed after conn_open */
@@ -61,6 +62,14 @@ struct conn {
 	int echo_interval_s;		/* fixed after conn_open */
 
 	pthread_mutex_t send_lock;	/* serializes writes to fd */
+
+	/* Held while the break handler runs, so that clearing it waits the
+	 * call out (the handler's owner may free what it uses next). */
+	pthread_mutex_t break_lock;
+	conn_break_fn break_fn;		/* break_lock */
+	void *break_arg;		/* break_lock */
+	conn_death_fn death_fn;		/* fixed after conn_open */
+	void *death_arg;		/* fixed after conn_open */
 
 	pthread_mutex_t lock;		/* guards every field below */
 	pthread_cond_t credit_cond;	/* credits granted, or death */
@@ -74,14 +83,12 @@ struct conn {
 	int dead_err;
 	char dead_why[CONN_ERRLEN];
 	uint64_t last_rx;		/* now_ms() of the last frame received */
-	uint16_t dialect;		/* 0 until negotiated */
+	struct conn_info info;		/* fixed once negotiated */
 	bool large_mtu;
 	size_t max_frame;
 	struct conn_security sec;
 	uint64_t nonce_counter;		/* for transform nonces */
 	uint8_t nonce_salt[8];		/* random, per connection */
-	conn_break_fn break_fn;
-	void *break_arg;
 };
 
 void conn_msg_free(struct conn_msg *m)
@@ -138,10 +145,10 @@ static void die_locked(struct conn *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->dead_why, sizeof(c->dead_why), fmt, ap);
 	va_end(ap);
-	/* Info, not error: the layer above reports what it meant to the
-	 * user (a failed mount, a failed operation). */
+	/* Debug only: the session says what the loss means to the user
+	 * (a failed mount, a reconnect). */
 	if (!c->closing)
-		log_info("connection to the server lost: %s", c->dead_why);
+		log_debug("connection dead: %s", c->dead_why);
 	for (i = 0; i < PENDING_BUCKETS; i++) {
 		for (p = c->table[i]; p; p = next) {
 			next = p->next;
@@ -155,8 +162,11 @@ static void die_locked(struct conn *c, int err, const char *fmt, ...)
 	}
 	c->inflight = 0;
 	pthread_cond_broadcast(&c->credit_cond);
+	pthread_cond_broadcast(&c->echo_cond);
 	/* Unblocks a sender stuck in write() and the reader in read(). */
 	shutdown(c->fd, SHUT_RDWR);
+	if (c->death_fn && !c->closing)
+		c->death_fn(c->death_arg, c);
 }
 
 const char *conn_error(struct conn *c)
@@ -174,12 +184,31 @@ bool conn_alive(struct conn *c)
 	return alive;
 }
 
-void conn_set_negotiated(struct conn *c, uint16_t dialect, bool large_mtu, size_t max_frame)
+/* Frames may hold a message of max_read/max_write plus headers and a
+ * compound around it; this is the slack allowed beyond the largest. */
+#define FRAME_SLACK (64 * 1024)
+
+void conn_set_negotiated(struct conn *c, const struct conn_info *info)
+{
+	uint32_t io = info->max_read > info->max_write ? info->max_read : info->max_write;
+
+	pthread_mutex_lock(&c->lock);
+	c->info = *info;
+	c->large_mtu = info->dialect >= SMB2_DIALECT_210 &&
+		(info->server_capabilities & SMB2_GLOBAL_CAP_LARGE_MTU);
+	c->max_frame = (size_t)io + info->max_transact + FRAME_SLACK;
+	pthread_mutex_unlock(&c->lock);
+}
+
+const struct conn_info *conn_info(const struct conn *c)
+{
+	return &c->info;
+}
+
+void conn_kill(struct conn *c, const char *why)
 {
 	pthread_mutex_lock(&c->lock);
-	c->dialect = dialect;
-	c->large_mtu = large_mtu;
-	c->max_frame = max_frame;
+	die_locked(c, -ENOTCONN, "%s", why);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -193,9 +222,17 @@ void conn_set_security(struct conn *c, const struct conn_security *s)
 
 void conn_set_break_handler(struct conn *c, conn_break_fn fn, void *arg)
 {
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->break_lock);
 	c->break_fn = fn;
 	c->break_arg = arg;
+	pthread_mutex_unlock(&c->break_lock);
+}
+
+void conn_set_death_handler(struct conn *c, conn_death_fn fn, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->death_fn = fn;
+	c->death_arg = arg;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -326,15 +363,11 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 	bool encrypted = false, consumed = false, was_signed, frame_owned = true;
 	/* a verified message of this frame said the session has expired */
 	bool chain_expired = false;
-	conn_break_fn bfn;
-	void *barg;
 	long plen;
 	int ret = 0;
 
 	pthread_mutex_lock(&c->lock);
 	sec = c->sec;
-	bfn = c->break_fn;
-	barg = c->break_arg;
 	pthread_mutex_unlock(&c->lock);
 
 	if (len >= 4 && le32_get(buf) == SMB2_TRANSFORM_PROTOCOL_ID) {
@@ -400,8 +433,10 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 			goto out;
 		}
 		if (h.message_id == BREAK_MESSAGE_ID && h.command == SMB2_OPLOCK_BREAK) {
-			if (bfn)
-				bfn(barg, msg, mlen);
+			pthread_mutex_lock(&c->break_lock);
+			if (c->break_fn)
+				c->break_fn(c->break_arg, msg, mlen);
+			pthread_mutex_unlock(&c->break_lock);
 		} else {
 			ret = check_signature(&sec, msg, &mlen, &h, encrypted, &was_signed);
 			if ((ret || !was_signed) && chain_expired && (h.flags & SMB2_FLAGS_RELATED_OPERATIONS)) {
@@ -490,7 +525,13 @@ static void *reader_main(void *arg)
 
 /* --- keepalive ------------------------------------------------------------ */
 
-static int send_echo(struct conn *c)
+static int call(struct conn *c, uint8_t *req, size_t len, int n,
+		struct conn_msg *rsp, int timeout_ms);
+
+/* An ECHO that must be answered within timeout_ms, or the connection
+ * is taken for dead: a server that cannot answer an ECHO is not going to
+ * answer anything else on this socket. */
+static int send_echo(struct conn *c, int timeout_ms)
 {
 	struct smb2_hdr h = { .command = SMB2_ECHO };
 	struct conn_msg rsp = { 0 };
@@ -500,12 +541,31 @@ static int send_echo(struct conn *c)
 	wr_init(&w);
 	pdu_hdr_enc(&w, &h);
 	pdu_empty_enc(&w);
-	ret = w.bad ? -ENOMEM : conn_call(c, w.p, w.len, 1, &rsp, 0);
+	ret = w.bad ? -ENOMEM : call(c, w.p, w.len, 1, &rsp, timeout_ms);
 	if (ret == 0 && pdu_empty_dec(rsp.buf, rsp.len) != 0)
 		ret = -EPROTO;
+	if (ret == -ETIMEDOUT) {
+		pthread_mutex_lock(&c->lock);
+		die_locked(c, -ENOTCONN, "the server did not answer a keepalive ECHO within %d s",
+			   timeout_ms / 1000);
+		pthread_mutex_unlock(&c->lock);
+		ret = -ENOTCONN;
+	}
 	conn_msg_free(&rsp);
 	wr_free(&w);
 	return ret;
+}
+
+/* How long an ECHO may go unanswered: the echo interval, but at least a
+ * few seconds (a loaded server on a slow link) and at most the request
+ * timeout. */
+static int echo_timeout_ms(const struct conn *c)
+{
+	int t = c->echo_interval_s > 0 ? c->echo_interval_s * 1000 : c->request_timeout_ms;
+
+	if (t < 5000)
+		t = 5000;
+	return t < c->request_timeout_ms ? t : c->request_timeout_ms;
 }
 
 static void *echo_main(void *arg)
@@ -523,7 +583,7 @@ static void *echo_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&c->lock);
-		if (send_echo(c) != 0)
+		if (send_echo(c, echo_timeout_ms(c)) != 0)
 			log_debug("keepalive ECHO failed");
 		pthread_mutex_lock(&c->lock);
 		/* Wait a full interval after an echo even if the reply was
@@ -562,6 +622,7 @@ int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN
 		snprintf(err, CONN_ERRLEN, "out of memory");
 		return -ENOMEM;
 	}
+	c->refs = 1;
 	c->fd = fd;
 	c->request_timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
 	c->echo_interval_s = o->echo_interval_s;
@@ -571,6 +632,7 @@ int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN
 	RAND_bytes(c->nonce_salt, sizeof(c->nonce_salt));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->send_lock, NULL);
+	pthread_mutex_init(&c->break_lock, NULL);
 	cond_init_monotonic(&c->credit_cond);
 	cond_init_monotonic(&c->echo_cond);
 	if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
@@ -586,9 +648,15 @@ int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN
 	return 0;
 }
 
-void conn_close(struct conn *c)
+struct conn *conn_get(struct conn *c)
 {
-	if (!c)
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void conn_put(struct conn *c)
+{
+	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->closing = true;
@@ -602,6 +670,7 @@ void conn_close(struct conn *c)
 	OPENSSL_cleanse(&c->sec, sizeof(c->sec));
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->send_lock);
+	pthread_mutex_destroy(&c->break_lock);
 	pthread_cond_destroy(&c->credit_cond);
 	pthread_cond_destroy(&c->echo_cond);
 	free(c);
@@ -676,8 +745,8 @@ static int seal_chain(struct conn *c, const struct conn_security *sec,
 	return 0;
 }
 
-int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
-	      struct conn_msg *rsp, int timeout_ms)
+static int call(struct conn *c, uint8_t *req, size_t len, int n,
+		struct conn_msg *rsp, int timeout_ms)
 {
 	struct pending *pend[CONN_MAX_CHAIN] = { 0 };
 	uint64_t mids[CONN_MAX_CHAIN];
@@ -755,7 +824,7 @@ int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 		/* 2.0.2 reserves the field (0); later dialects say 1 for
 		 * a single-credit request. */
 		le16_put(m + SMB2_HDR_CREDIT_CHARGE,
-			 c->dialect == SMB2_DIALECT_202 ? 0 : charge);
+			 c->info.dialect == SMB2_DIALECT_202 ? 0 : charge);
 		mids[i] = c->next_mid;
 		le64_put(m + SMB2_HDR_MESSAGE_ID, mids[i]);
 		c->next_mid += charge;
@@ -862,5 +931,22 @@ out_free:
 			conn_msg_free(&rsp[i]);
 out_nolock:
 	pthread_cond_destroy(&w.cond);
+	return ret;
+}
+
+int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
+	      struct conn_msg *rsp, int timeout_ms)
+{
+	int ret = call(c, req, len, n, rsp, timeout_ms), alive;
+
+	/* A request that timed out: is the server slow, or is the link
+	 * gone?  An ECHO tells, and kills the connection in the second case,
+	 * so that nothing is sent on a socket that stopped answering.  (Not
+	 * for a caller's own short deadline: courtesy messages at unmount.) */
+	if (ret == -ETIMEDOUT && timeout_ms <= 0) {
+		alive = send_echo(c, echo_timeout_ms(c));
+		if (alive)
+			ret = alive;
+	}
 	return ret;
 }

@@ -9,8 +9,16 @@
  * connection dies, or its deadline passes).  That is how many FUSE
  * requests end up in flight on one connection.
  *
- * Lock order: conn.send_lock, then conn.lock.  The reader takes only
- * conn.lock.  No lock is held while sleeping on the socket.
+ * A connection is never repaired: once dead (EOF, a send or read
+ * error, a keepalive ECHO left unanswered, a malformed or forged
+ * message) it fails every waiter and stays dead; the session above
+ * replaces it with a new one (reconnect.c).  It is reference counted,
+ * so a caller that took it before it died can still finish with it.
+ *
+ * Locks (see docs/DESIGN.md for the whole order): conn.send_lock, then
+ * conn.lock, then conn.break_lock.  The reader takes conn.lock and
+ * conn.break_lock, never both.  No lock is held while sleeping on the
+ * socket.
  */
 #ifndef SMBFUSE_CONN_H
 #define SMBFUSE_CONN_H
@@ -26,6 +34,25 @@
 #define CONN_ERRLEN 256
 
 struct conn;
+
+/* What NEGOTIATE settled (negotiate.c fills it in): both sides' offers
+ * and the outcome.  Fixed once conn_set_negotiated has run. */
+struct conn_info {
+	uint16_t dialect;
+	uint16_t server_security_mode;
+	uint32_t server_capabilities;
+	uint8_t server_guid[16];
+	uint32_t max_read, max_write, max_transact;	/* capped to what smbfuse uses */
+	enum smb2_sign_alg sign_alg;
+	enum smb2_cipher cipher;	/* NONE if the server offers none */
+	unsigned server_mechs;		/* SPNEGO_MECH_* the server offered */
+	/* What this client offered; VALIDATE_NEGOTIATE_INFO repeats it. */
+	uint8_t client_guid[16];
+	uint16_t client_security_mode;
+	uint32_t client_capabilities;
+	uint16_t offered[5];
+	int noffered;
+};
 
 /* One received message (its header at buf[0]).  Owned by the caller
  * after conn_call: free with conn_msg_free. */
@@ -65,20 +92,38 @@ struct conn_opts {
 	int echo_interval_s;		/* idle time before an ECHO; 0 = never */
 };
 
-/* Connect; on failure *conn is NULL and err says why. */
+/* Called once when the connection dies (from whichever thread noticed,
+ * with conn.lock held: the handler may only take leaf locks and wake
+ * someone). */
+typedef void (*conn_death_fn)(void *arg, struct conn *c);
+
+/* Connect; on failure *conn is NULL and err says why.  The caller holds
+ * the one reference. */
 int conn_open(const struct conn_opts *o, struct conn **conn, char err[CONN_ERRLEN]);
 
-/* Fail every waiter, stop the threads, close the socket, free. */
-void conn_close(struct conn *c);
+/* References: the last conn_put fails every waiter, stops the threads,
+ * closes the socket and frees. */
+struct conn *conn_get(struct conn *c);
+void conn_put(struct conn *c);
 
-/* After NEGOTIATE: the dialect decides CreditCharge use (LARGE_MTU), and
- * max_frame bounds what the reader accepts. */
-void conn_set_negotiated(struct conn *c, uint16_t dialect, bool large_mtu, size_t max_frame);
+/* Mark the connection dead now (e.g. at unmount, or when the session
+ * gives up on it); waiters get -ENOTCONN. */
+void conn_kill(struct conn *c, const char *why);
+
+/* After NEGOTIATE: the dialect decides CreditCharge use (LARGE_MTU);
+ * the limits bound what the reader accepts. */
+void conn_set_negotiated(struct conn *c, const struct conn_info *info);
+/* What NEGOTIATE settled; valid once conn_set_negotiated ran. */
+const struct conn_info *conn_info(const struct conn *c);
 
 /* Turn on signing / sealing (or update them, e.g. after re-auth). */
 void conn_set_security(struct conn *c, const struct conn_security *s);
 
+/* Set (or, with NULL, clear and wait out a running call of) the break
+ * handler. */
 void conn_set_break_handler(struct conn *c, conn_break_fn fn, void *arg);
+/* Set before anything can kill the connection (right after conn_open). */
+void conn_set_death_handler(struct conn *c, conn_death_fn fn, void *arg);
 
 /*
  * Send one message or a compound chain and wait for every response.
@@ -94,9 +139,12 @@ void conn_set_break_handler(struct conn *c, conn_break_fn fn, void *arg);
  * VALIDATE_NEGOTIATE_INFO goes).
  *
  * Returns 0 with n responses in rsp, or -errno: -ETIMEDOUT (deadline;
- * timeout_ms 0 means the connection's default), -ENOTCONN or the cause
- * of the connection's death (see conn_error), -EAGAIN if the server
- * granted no credits.
+ * timeout_ms 0 means the connection's default, and then the server
+ * still answers an ECHO, so it is alive but slow), -ENOTCONN when the connection died
+ * of a lost link (a timeout whose ECHO also goes unanswered counts), the
+ * cause of any other death (-EIO for a forged message, -EPROTO for a
+ * malformed one; see conn_error), -EAGAIN if the server granted no
+ * credits.
  */
 int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 	      struct conn_msg *rsp, int timeout_ms);
@@ -106,7 +154,7 @@ int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 struct wr;
 void conn_chain_link(struct wr *w, size_t msg_start);
 
-/* Why the connection died ("" while it lives); valid until conn_close. */
+/* Why the connection died ("" while it lives); valid until the last put. */
 const char *conn_error(struct conn *c);
 bool conn_alive(struct conn *c);
 

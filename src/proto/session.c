@@ -1,7 +1,8 @@
 /*
- * session.c - NEGOTIATE, SESSION_SETUP (SPNEGO/NTLMSSP), keys,
- * TREE_CONNECT and secure negotiate (MS-SMB2 3.2.4.2, 3.2.5.2-3.2.5.5,
- * 3.2.5.14.12).  See session.h.
+ * session.c - SESSION_SETUP (SPNEGO with NTLMSSP or Kerberos), the keys,
+ * re-authentication, and the session's channel: the connection its
+ * requests travel on, replaced by reconnect.c when it dies (MS-SMB2
+ * 3.2.4.2.3-3.2.5.3).  See session.h.
  */
 #include "config.h"
 
@@ -20,36 +21,16 @@
 #include "ntlm.h"
 #include "ntstatus.h"
 #include "pdu.h"
+#include "reconnect.h"
 #include "session.h"
 #include "smb2.h"
 #include "spnego.h"
-#include "transport.h"
 #include "util.h"
 #include "wire.h"
 
-/* Frames may hold a message of max_read/max_write plus headers and a
- * compound around it; this is the slack allowed beyond the largest. */
-#define FRAME_SLACK (64 * 1024)
-/* Below this MS-SMB2 does not let a server go (2.2.4). */
-#define MIN_MAX_SIZE 65536
-/* The most smbfuse asks for in one READ or WRITE. */
-#define CLIENT_MAX_IO (8 * 1024 * 1024)
 /* The longest authentication session key kept: Kerberos AES-256 gives 32
  * bytes (NTLM 16); the 256-bit ciphers use all of it (MS-SMB2 3.2.5.3.1). */
 #define SESSION_KEY_MAX AUTH_KRB5_MAX_KEY
-
-const char *dialect_name(uint16_t d)
-{
-	switch (d) {
-	case SMB2_DIALECT_202: return "2.0.2";
-	case SMB2_DIALECT_210: return "2.1";
-	case SMB2_DIALECT_300: return "3.0";
-	case SMB2_DIALECT_302: return "3.0.2";
-	case SMB2_DIALECT_311: return "3.1.1";
-	case SMB2_DIALECT_WILDCARD: return "2.???";
-	default: return "unknown";
-	}
-}
 
 static void seterr(char *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -63,26 +44,18 @@ static void seterr(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-void session_hdr(const struct session *s, struct smb2_hdr *h, uint16_t command)
-{
-	memset(h, 0, sizeof(*h));
-	h->command = command;
-	h->session_id = s->session_id;
-	h->tree_id = s->tree_id;
-}
-
-/* The state of one session_open, beyond what struct session keeps. */
+/* The state of one logon (or re-authentication), beyond what struct
+ * session keeps. */
 struct setup {
-	const struct session_opts *o;
 	struct session *s;
+	struct conn *conn;		/* the connection it runs on */
+	const struct conn_info *ci;	/* what that connection negotiated */
 	char *err;
-	uint16_t offered[5];
-	int noffered;
-	uint8_t client_guid[16];
+	uint64_t sid;			/* the SessionId being set up (0 until the first answer) */
+	uint64_t prev_sid;		/* the one it replaces, 0 at the first logon */
+	bool was_encrypting;		/* the session sealed before: keep sealing */
 	uint16_t client_security_mode;
-	uint32_t client_capabilities;
 	uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];	/* connection, then session */
-	unsigned server_mechs;
 	struct smb2_keys keys;		/* the session's keys, wiped at the end */
 	const char *krb5_principal;	/* re-authentication: who the session is */
 	struct conn_security sec;	/* what the connection was told */
@@ -95,7 +68,7 @@ static int call1(struct setup *st, struct wr *w, struct conn_msg *rsp, const cha
 
 	if (w->bad)
 		return -ENOMEM;
-	ret = conn_call(st->s->conn, w->p, w->len, 1, rsp, 0);
+	ret = conn_call(st->conn, w->p, w->len, 1, rsp, 0);
 	if (ret) {
 		if (ret == -ETIMEDOUT)
 			seterr(st->err, "the server did not answer %s within the timeout", what);
@@ -104,7 +77,7 @@ static int call1(struct setup *st, struct wr *w, struct conn_msg *rsp, const cha
 			       "no more requests", what);
 		else
 			seterr(st->err, "%s failed: %s", what,
-			       *conn_error(st->s->conn) ? conn_error(st->s->conn) : strerror(-ret));
+			       *conn_error(st->conn) ? conn_error(st->conn) : strerror(-ret));
 	}
 	return ret;
 }
@@ -112,267 +85,6 @@ static int call1(struct setup *st, struct wr *w, struct conn_msg *rsp, const cha
 static uint32_t rsp_status(const struct conn_msg *m)
 {
 	return le32_get(m->buf + SMB2_HDR_STATUS);
-}
-
-/* --- SMB1-only diagnosis ------------------------------------------------ */
-
-/*
- * Samba with only NT1 enabled closes the connection on an SMB2 NEGOTIATE.
- * To tell the user why, ask once more with an SMB1 multi-protocol
- * NEGOTIATE offering "NT LM 0.12", "SMB 2.002" and "SMB 2.???": an
- * SMB1-only server answers in SMB1; an SMB2 server answers with an SMB2
- * NEGOTIATE response (dialect 0x02FF or 0x0202).  Returns 1 for SMB1-only,
- * 0 for "speaks SMB2", -errno if that cannot be told.
- */
-static int probe_smb1_only(const struct session_opts *o)
-{
-	static const char *const dialects[] = { "NT LM 0.12", "SMB 2.002", "SMB 2.???" };
-	char terr[TRANSPORT_ERRLEN];
-	struct iovec iov[1];
-	struct wr w;
-	uint8_t *frame = NULL;
-	size_t flen = 0, bc_at;
-	unsigned i;
-	int fd = -1, ret;
-
-	ret = transport_connect(o->host, o->port, o->connect_timeout_ms, &fd, terr);
-	if (ret)
-		return ret;
-	wr_init(&w);
-	wr_u32(&w, 0);				/* frame header, patched below */
-	/* [MS-CIFS] 2.2.3.1 SMB header, then 2.2.4.52.1 NEGOTIATE request */
-	wr_u32(&w, SMB1_PROTOCOL_ID);
-	wr_u8(&w, 0x72);			/* SMB_COM_NEGOTIATE */
-	wr_u32(&w, 0);				/* Status */
-	wr_u8(&w, 0x18);			/* Flags: caseless, canonical paths */
-	wr_u16(&w, 0xC801);			/* Flags2: unicode, NT status, ext sec, long names */
-	wr_zero(&w, 12);			/* PIDHigh, SecuritySignature, Reserved */
-	wr_u16(&w, 0xFFFF);			/* TID */
-	wr_u16(&w, (uint16_t)getpid());
-	wr_u16(&w, 0);				/* UID */
-	wr_u16(&w, 0);				/* MID */
-	wr_u8(&w, 0);				/* WordCount */
-	bc_at = w.len;
-	wr_u16(&w, 0);
-	for (i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++) {
-		wr_u8(&w, 0x02);
-		wr_bytes(&w, dialects[i], strlen(dialects[i]) + 1);
-	}
-	wr_patch_u16(&w, bc_at, (uint16_t)(w.len - bc_at - 2));
-	wr_patch_be32(&w, 0, (uint32_t)(w.len - 4));
-	if (w.bad) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	iov[0].iov_base = w.p;
-	iov[0].iov_len = w.len;
-	ret = transport_writev(fd, iov, 1);
-	if (!ret)
-		ret = transport_read_frame(fd, 65536, &frame, &flen);
-	if (ret)
-		goto out;
-	if (flen >= 4 && le32_get(frame) == SMB1_PROTOCOL_ID)
-		ret = 1;
-	else if (flen >= 4 && le32_get(frame) == SMB2_PROTOCOL_ID)
-		ret = 0;
-	else
-		ret = -EPROTO;
-out:
-	free(frame);
-	wr_free(&w);
-	close(fd);
-	return ret;
-}
-
-/* --- NEGOTIATE ------------------------------------------------------------- */
-
-static const uint16_t offered_ciphers[] = {
-	SMB2_CIPHER_AES128_GCM, SMB2_CIPHER_AES128_CCM,
-	SMB2_CIPHER_AES256_GCM, SMB2_CIPHER_AES256_CCM,
-};
-static const uint16_t offered_sign_algs[] = {
-	SMB2_SIGN_AES_GMAC, SMB2_SIGN_AES_CMAC, SMB2_SIGN_HMAC_SHA256,
-};
-
-static void describe_offered(const struct setup *st, char *buf, size_t n)
-{
-	size_t used = 0;
-	int i;
-
-	buf[0] = '\0';
-	for (i = 0; i < st->noffered && used < n; i++)
-		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "",
-					 dialect_name(st->offered[i]));
-}
-
-static bool offered(const uint16_t *list, size_t n, uint16_t v)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (list[i] == v)
-			return true;
-	return false;
-}
-
-static int negotiate(struct setup *st)
-{
-	static const uint16_t all[] = {
-		SMB2_DIALECT_202, SMB2_DIALECT_210, SMB2_DIALECT_300,
-		SMB2_DIALECT_302, SMB2_DIALECT_311,
-	};
-	const struct session_opts *o = st->o;
-	struct session *s = st->s;
-	struct negotiate_req q = { 0 };
-	struct negotiate_rsp p;
-	struct conn_msg rsp = { 0 };
-	struct smb2_hdr h = { .command = SMB2_NEGOTIATE };
-	char list[64];
-	uint32_t status;
-	size_t i, max_io;
-	bool has3 = false;
-	struct wr w;
-	int ret;
-
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (all[i] >= o->min_dialect && all[i] <= o->max_dialect) {
-			st->offered[st->noffered++] = all[i];
-			if (all[i] >= SMB2_DIALECT_300)
-				has3 = true;
-		}
-	}
-	if (!st->noffered) {
-		seterr(st->err, "no SMB dialect lies in the range asked for");
-		return -EINVAL;
-	}
-	describe_offered(st, list, sizeof(list));
-	if (RAND_bytes(st->client_guid, 16) != 1 || RAND_bytes(q.salt, sizeof(q.salt)) != 1) {
-		seterr(st->err, "no random numbers available");
-		return -EIO;
-	}
-	st->client_security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
-		(o->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
-	st->client_capabilities = SMB2_GLOBAL_CAP_DFS | SMB2_GLOBAL_CAP_LEASING |
-		SMB2_GLOBAL_CAP_LARGE_MTU | (has3 ? SMB2_GLOBAL_CAP_ENCRYPTION : 0);
-	q.security_mode = st->client_security_mode;
-	q.capabilities = st->client_capabilities;
-	memcpy(q.client_guid, st->client_guid, 16);
-	q.dialects = st->offered;
-	q.ndialects = st->noffered;
-	q.ciphers = offered_ciphers;
-	q.nciphers = sizeof(offered_ciphers) / sizeof(offered_ciphers[0]);
-	q.sign_algs = offered_sign_algs;
-	q.nsign_algs = sizeof(offered_sign_algs) / sizeof(offered_sign_algs[0]);
-	q.netname = o->host;
-
-	wr_init(&w);
-	pdu_hdr_enc(&w, &h);
-	ret = pdu_negotiate_enc(&w, 0, &q);
-	if (ret) {
-		seterr(st->err, "cannot encode NEGOTIATE: %s", strerror(-ret));
-		goto out;
-	}
-	ret = conn_call(s->conn, w.p, w.len, 1, &rsp, 0);
-	if (ret) {
-		const char *why = conn_error(s->conn);
-
-		if (ret == -EPROTONOSUPPORT || (ret == -ENOTCONN && probe_smb1_only(o) == 1))
-			seterr(st->err, "server %s only offers SMB1; smbfuse needs SMB 2.0.2 or later "
-			       "(on Samba, set 'server min protocol = SMB2_02' and a max protocol above NT1)",
-			       o->host);
-		else if (ret == -ETIMEDOUT)
-			seterr(st->err, "server %s did not answer NEGOTIATE within the timeout", o->host);
-		else
-			seterr(st->err, "NEGOTIATE with %s failed (offered %s): %s", o->host, list,
-			       *why ? why : strerror(-ret));
-		goto out;
-	}
-	/* The preauth hash covers the messages exactly as sent/received. */
-	memset(st->preauth, 0, sizeof(st->preauth));
-	smb2_preauth_update(st->preauth, w.p, w.len);
-	status = rsp_status(&rsp);
-	if (status != STATUS_SUCCESS) {
-		ret = pdu_error_dec(rsp.buf, rsp.len) ? -EPROTO : ntstatus_to_errno(status);
-		if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_PARAMETER)
-			seterr(st->err, "server %s supports none of the dialects smbfuse offered (%s): %s",
-			       o->host, list, ntstatus_name(status));
-		else
-			seterr(st->err, "server %s refused NEGOTIATE (offered %s): %s", o->host, list,
-			       ntstatus_name(status));
-		goto out;
-	}
-	ret = pdu_negotiate_dec(rsp.buf, rsp.len, &p);
-	if (ret) {
-		seterr(st->err, "malformed NEGOTIATE response from %s", o->host);
-		goto out;
-	}
-	ret = -EPROTO;
-	if (!offered(st->offered, (size_t)st->noffered, p.dialect)) {
-		seterr(st->err, "server chose dialect %s (0x%04x), which smbfuse did not offer (%s)%s",
-		       dialect_name(p.dialect), p.dialect, list,
-		       p.dialect == SMB2_DIALECT_202 ? ": mount with vers=2.0 to allow SMB 2.0.2" : "");
-		goto out;
-	}
-	if (p.max_read < MIN_MAX_SIZE || p.max_write < MIN_MAX_SIZE || p.max_transact < MIN_MAX_SIZE) {
-		seterr(st->err, "server limits are below the 64 KiB minimum of MS-SMB2 "
-		       "(MaxRead %u, MaxWrite %u, MaxTransact %u)", p.max_read, p.max_write, p.max_transact);
-		goto out;
-	}
-	if (!(p.security_mode & SMB2_NEGOTIATE_SIGNING_ENABLED) && o->require_signing) {
-		seterr(st->err, "signing was required (sign), but server %s does not offer signing", o->host);
-		goto out;
-	}
-	s->dialect = p.dialect;
-	s->server_security_mode = p.security_mode;
-	s->server_capabilities = p.capabilities;
-	memcpy(s->server_guid, p.server_guid, 16);
-	s->max_transact = p.max_transact;
-	max_io = CLIENT_MAX_IO;
-	/* Without LARGE_MTU one request carries at most 64 KiB. */
-	if (!(p.capabilities & SMB2_GLOBAL_CAP_LARGE_MTU) || p.dialect == SMB2_DIALECT_202)
-		max_io = 65536;
-	s->max_read = p.max_read < max_io ? p.max_read : (uint32_t)max_io;
-	s->max_write = p.max_write < max_io ? p.max_write : (uint32_t)max_io;
-	s->sign_alg = p.dialect >= SMB2_DIALECT_300 ? SMB2_SIGN_AES_CMAC : SMB2_SIGN_HMAC_SHA256;
-	s->cipher = SMB2_CIPHER_NONE;
-	if (p.dialect == SMB2_DIALECT_311) {
-		if (!p.has_preauth || p.preauth_alg != SMB2_PREAUTH_INTEGRITY_SHA512) {
-			seterr(st->err, "3.1.1 NEGOTIATE response lacks SHA-512 preauth integrity");
-			goto out;
-		}
-		if (p.has_cipher && p.cipher != 0 &&
-		    !offered(offered_ciphers, sizeof(offered_ciphers) / 2, p.cipher)) {
-			seterr(st->err, "server chose cipher %u, which smbfuse did not offer", p.cipher);
-			goto out;
-		}
-		if (p.has_cipher)
-			s->cipher = (enum smb2_cipher)p.cipher;
-		if (p.has_signing) {
-			if (!offered(offered_sign_algs, sizeof(offered_sign_algs) / 2, p.sign_alg)) {
-				seterr(st->err, "server chose signing algorithm %u, which smbfuse did not offer",
-				       p.sign_alg);
-				goto out;
-			}
-			s->sign_alg = (enum smb2_sign_alg)p.sign_alg;
-		}
-		smb2_preauth_update(st->preauth, rsp.buf, rsp.len);
-	} else if (p.dialect >= SMB2_DIALECT_300 && (p.capabilities & SMB2_GLOBAL_CAP_ENCRYPTION)) {
-		s->cipher = SMB2_CIPHER_AES128_CCM;
-	}
-	if (spnego_server_mechs(p.secbuf, p.secbuf_len, &st->server_mechs) != 0) {
-		seterr(st->err, "malformed SPNEGO token in the NEGOTIATE response");
-		goto out;
-	}
-	conn_set_negotiated(s->conn, p.dialect,
-			    p.dialect >= SMB2_DIALECT_210 && (p.capabilities & SMB2_GLOBAL_CAP_LARGE_MTU),
-			    (s->max_read > s->max_write ? s->max_read : s->max_write) +
-			    (s->max_transact < CLIENT_MAX_IO ? s->max_transact : CLIENT_MAX_IO) +
-			    FRAME_SLACK);
-	ret = 0;
-out:
-	conn_msg_free(&rsp);
-	wr_free(&w);
-	return ret;
 }
 
 /* --- SESSION_SETUP ------------------------------------------------------- */
@@ -385,15 +97,14 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 	struct session_setup_req q = {
 		.security_mode = (uint8_t)st->client_security_mode,
 		.capabilities = SMB2_GLOBAL_CAP_DFS,
+		.previous_session_id = st->prev_sid,
 		.secbuf = tok, .secbuf_len = toklen,
 	};
-	struct smb2_hdr h;
+	struct smb2_hdr h = { .command = SMB2_SESSION_SETUP, .session_id = st->sid };
 	uint32_t status;
 	struct wr w;
 	int ret;
 
-	session_hdr(s, &h, SMB2_SESSION_SETUP);
-	h.tree_id = 0;
 	wr_init(&w);
 	pdu_hdr_enc(&w, &h);
 	ret = pdu_session_setup_enc(&w, 0, &q);
@@ -403,21 +114,21 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 		goto out;
 	/* Every SESSION_SETUP request goes into the hash; of the responses,
 	 * all but the final (SUCCESS) one. */
-	if (s->dialect == SMB2_DIALECT_311)
+	if (st->ci->dialect == SMB2_DIALECT_311)
 		smb2_preauth_update(st->preauth, w.p, w.len);
 	status = rsp_status(rsp);
 	if (status == STATUS_MORE_PROCESSING_REQUIRED) {
 		*final = false;
-		if (s->dialect == SMB2_DIALECT_311)
+		if (st->ci->dialect == SMB2_DIALECT_311)
 			smb2_preauth_update(st->preauth, rsp->buf, rsp->len);
 	} else if (status == STATUS_SUCCESS) {
 		*final = true;
-	} else if (st->o->sec == SEC_KRB5 &&
+	} else if (st->s->sec == SEC_KRB5 &&
 		   (status == STATUS_LOGON_FAILURE || status == STATUS_ACCESS_DENIED)) {
 		ret = -EACCES;
 		seterr(st->err, "server %s refused the Kerberos ticket of %s for %s (%s): it does not "
 		       "hold that service principal's key, or the ticket is not for it (check spn=)",
-		       st->o->host, s->user_desc, s->krb5_target, ntstatus_name(status));
+		       st->s->host, s->user_desc, s->krb5_target, ntstatus_name(status));
 		goto out;
 	} else {
 		ret = ntstatus_to_errno(status);
@@ -451,7 +162,7 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 			break;
 		case STATUS_ACCESS_DENIED:
 			seterr(st->err, "logon refused by the server for %s (%s)%s", s->user_desc,
-			       ntstatus_name(status), st->o->sec == SEC_NONE ?
+			       ntstatus_name(status), st->s->sec == SEC_NONE ?
 			       ": it does not allow anonymous or guest access" : "");
 			break;
 		default:
@@ -464,9 +175,9 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 		ret = -EPROTO;
 		goto out;
 	}
-	if (s->session_id == 0)
-		s->session_id = le64_get(rsp->buf + SMB2_HDR_SESSION_ID);
-	else if (le64_get(rsp->buf + SMB2_HDR_SESSION_ID) != s->session_id) {
+	if (st->sid == 0)
+		st->sid = le64_get(rsp->buf + SMB2_HDR_SESSION_ID);
+	else if (le64_get(rsp->buf + SMB2_HDR_SESSION_ID) != st->sid) {
 		seterr(st->err, "the server changed the SessionId during SESSION_SETUP");
 		ret = -EPROTO;
 	}
@@ -479,11 +190,10 @@ out:
  * 3.x (MS-SMB2 3.2.5.3.1), and whenever signing is required. */
 static int verify_final(struct setup *st, const struct conn_msg *rsp, const uint8_t key[16])
 {
-	struct session *s = st->s;
 	bool is_signed = le32_get(rsp->buf + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED;
 
 	if (is_signed) {
-		if (smb2_verify(s->sign_alg, key, rsp->buf, rsp->len) != 0) {
+		if (smb2_verify(st->ci->sign_alg, key, rsp->buf, rsp->len) != 0) {
 			seterr(st->err, "the final SESSION_SETUP response has a bad signature: "
 			       "the server does not share this session's key (a wrong password or ticket), or the "
 			       "exchange was tampered with");
@@ -491,7 +201,7 @@ static int verify_final(struct setup *st, const struct conn_msg *rsp, const uint
 		}
 		return 0;
 	}
-	if (s->dialect >= SMB2_DIALECT_300 || s->signing) {
+	if (st->ci->dialect >= SMB2_DIALECT_300 || st->sec.sign) {
 		seterr(st->err, "the final SESSION_SETUP response is not signed, although it must be "
 		       "(tampering, or a broken server)");
 		return -EACCES;
@@ -499,15 +209,6 @@ static int verify_final(struct setup *st, const struct conn_msg *rsp, const uint
 	return 0;
 }
 
-/* From now on every request of the session is sealed. */
-static void seal_session(struct setup *st)
-{
-	st->s->encrypting = true;
-	st->sec.encrypt = true;
-	st->sec.cipher = st->s->cipher;
-	memcpy(st->sec.enc_key, st->keys.encryption, sizeof(st->sec.enc_key));
-	memcpy(st->sec.dec_key, st->keys.decryption, sizeof(st->sec.dec_key));
-}
 
 /*
  * NTLMSSP inside SPNEGO: NegTokenInit(NEGOTIATE) -> CHALLENGE, then
@@ -517,7 +218,7 @@ static void seal_session(struct setup *st)
 static int authenticate_ntlm(struct setup *st, struct conn_msg *rsp, struct session_setup_rsp *p,
 			     uint8_t key[SESSION_KEY_MAX], size_t *keylen)
 {
-	const struct session_opts *o = st->o;
+	struct session *o = st->s;
 	struct ntlm_creds cr = {
 		.user = o->user ? o->user : "",
 		.domain = o->domain ? o->domain : "",
@@ -545,7 +246,7 @@ static int authenticate_ntlm(struct setup *st, struct conn_msg *rsp, struct sess
 	else
 		snprintf(st->s->user_desc, sizeof(st->s->user_desc), "%s", cr.user);
 
-	if (st->server_mechs && !(st->server_mechs & SPNEGO_MECH_NTLMSSP)) {
+	if (st->ci->server_mechs && !(st->ci->server_mechs & SPNEGO_MECH_NTLMSSP)) {
 		seterr(st->err, "server %s does not offer NTLMSSP (only Kerberos): use sec=krb5", o->host);
 		ret = -ENOTSUP;
 		goto out;
@@ -645,7 +346,7 @@ out:
 static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct session_setup_rsp *p,
 			     uint8_t key[SESSION_KEY_MAX], size_t *keylen)
 {
-	const struct session_opts *o = st->o;
+	struct session *o = st->s;
 	struct session *s = st->s;
 	struct auth_krb5_opts ko = { .host = o->host, .spn = o->spn, .ccache = o->krb5_ccache,
 				     .principal = st->krb5_principal };
@@ -660,7 +361,7 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 	wr_init(&msg);
 	wr_init(&types);
 	wr_init(&mic);
-	if (st->server_mechs && !(st->server_mechs & (SPNEGO_MECH_KRB5 | SPNEGO_MECH_MS_KRB5))) {
+	if (st->ci->server_mechs && !(st->ci->server_mechs & (SPNEGO_MECH_KRB5 | SPNEGO_MECH_MS_KRB5))) {
 		seterr(st->err, "server %s does not offer Kerberos (it is not joined to a domain, or "
 		       "knows no realm): use sec=ntlmssp", o->host);
 		ret = -ENOTSUP;
@@ -765,7 +466,7 @@ out:
 
 static int authenticate(struct setup *st)
 {
-	const struct session_opts *o = st->o;
+	struct session *o = st->s;
 	struct session *s = st->s;
 	struct conn_msg rsp = { 0 };
 	struct session_setup_rsp p;
@@ -782,11 +483,17 @@ static int authenticate(struct setup *st)
 		ret = authenticate_ntlm(st, &rsp, &p, key, &keylen);
 	if (ret)
 		goto out;
+	if (st->prev_sid && ((p.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0) != s->guest) {
+		seterr(st->err, "the server logged %s on as %s this time", s->user_desc,
+		       s->guest ? "that user, not the guest" : "the guest");
+		ret = -EACCES;
+		goto out;
+	}
 
 	s->guest = (p.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0;
 	s->anonymous = o->sec == SEC_NONE || (p.session_flags & SMB2_SESSION_FLAG_IS_NULL) != 0;
 	if (s->guest && o->sec != SEC_NONE) {
-		if (o->require_signing || (s->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED)) {
+		if (o->require_signing || (st->ci->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED)) {
 			seterr(st->err, "the server logged %s on as guest, which cannot sign, while signing "
 			       "is required: check the user name and password", s->user_desc);
 			ret = -EACCES;
@@ -800,33 +507,41 @@ static int authenticate(struct setup *st)
 		snprintf(s->user_desc, sizeof(s->user_desc), "anonymous");
 
 	memset(sec, 0, sizeof(*sec));
-	sec->session_id = s->session_id;
+	sec->session_id = st->sid;
 	if (!s->guest && !s->anonymous) {
-		ret = smb2_derive_keys(s->dialect, key, keylen,
-				       s->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
-				       smb2_cipher_key_size(s->cipher ? s->cipher : SMB2_CIPHER_AES128_CCM),
+		ret = smb2_derive_keys(st->ci->dialect, key, keylen,
+				       st->ci->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
+				       smb2_cipher_key_size(st->ci->cipher ? st->ci->cipher : SMB2_CIPHER_AES128_CCM),
 				       keys);
 		if (ret) {
 			seterr(st->err, "key derivation failed");
 			goto out;
 		}
-		s->signing = o->require_signing ||
-			(s->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED);
+		/* A reconnect keeps signing if the session signed before,
+		 * whatever the server says now. */
+		sec->sign = o->require_signing || (st->prev_sid && s->signing) ||
+			(st->ci->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED);
 		ret = verify_final(st, &rsp, keys->signing);
 		if (ret)
 			goto out;
+		s->signing = sec->sign;
 		sec->have_sign_key = true;
-		sec->sign = s->signing;
-		sec->sign_alg = s->sign_alg;
+		sec->sign_alg = st->ci->sign_alg;
 		memcpy(sec->sign_key, keys->signing, 16);
-		if (o->require_encryption || (p.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA)) {
-			if (s->cipher == SMB2_CIPHER_NONE) {
+		/* The encryption keys are kept even while not sealing: a share
+		 * that requires encryption turns it on at TREE_CONNECT. */
+		sec->cipher = st->ci->cipher;
+		memcpy(sec->enc_key, keys->encryption, sizeof(sec->enc_key));
+		memcpy(sec->dec_key, keys->decryption, sizeof(sec->dec_key));
+		if (o->require_encryption || st->was_encrypting ||
+		    (p.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA)) {
+			if (st->ci->cipher == SMB2_CIPHER_NONE) {
 				seterr(st->err, "encryption was required (seal), but server %s offers no cipher "
-				       "smbfuse supports (dialect %s)", o->host, dialect_name(s->dialect));
+				       "smbfuse supports (dialect %s)", o->host, dialect_name(st->ci->dialect));
 				ret = -EOPNOTSUPP;
 				goto out;
 			}
-			seal_session(st);
+			sec->encrypt = true;
 		}
 	} else if (o->require_encryption) {
 		seterr(st->err, "encryption was required (seal), but a %s session has no keys to encrypt with",
@@ -834,7 +549,7 @@ static int authenticate(struct setup *st)
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	conn_set_security(s->conn, sec);
+	conn_set_security(st->conn, sec);
 	ret = 0;
 out:
 	OPENSSL_cleanse(key, sizeof(key));
@@ -873,12 +588,9 @@ uint64_t session_auth_gen(struct session *s)
  * are: the new context's key is not used (3.2.5.3.2). */
 static int reauth_once(struct session *s, char *err)
 {
-	struct session_opts o = {
-		.host = s->reauth_host, .spn = s->reauth_spn, .krb5_ccache = s->reauth_ccache,
-		.sec = SEC_KRB5,
-	};
 	char who[sizeof(s->user_desc)];
-	struct setup st = { .o = &o, .s = s, .err = err, .krb5_principal = who,
+	struct channel ch;
+	struct setup st = { .s = s, .err = err, .krb5_principal = who,
 			    .client_security_mode = s->client_security_mode };
 	struct conn_msg rsp = { 0 };
 	struct session_setup_rsp p;
@@ -886,6 +598,14 @@ static int reauth_once(struct session *s, char *err)
 	size_t keylen = 0;
 	int ret;
 
+	ret = session_channel(s, &ch, NULL, NULL);
+	if (ret) {
+		seterr(err, "the connection is down");
+		return ret;
+	}
+	st.conn = ch.conn;
+	st.ci = conn_info(ch.conn);
+	st.sid = ch.session_id;
 	snprintf(who, sizeof(who), "%s", s->user_desc);
 	ret = authenticate_krb5(&st, &rsp, &p, key, &keylen);
 	OPENSSL_cleanse(key, sizeof(key));
@@ -905,6 +625,7 @@ static int reauth_once(struct session *s, char *err)
 out:
 	OPENSSL_cleanse(st.preauth, sizeof(st.preauth));
 	conn_msg_free(&rsp);
+	session_channel_put(&ch);
 	return ret;
 }
 
@@ -961,277 +682,313 @@ out:
 	return ret;
 }
 
-/* --- TREE_CONNECT and VALIDATE_NEGOTIATE_INFO ------------------------------ */
+/* --- logon ----------------------------------------------------------------- */
 
-static int tree_connect(struct setup *st)
+int session_logon(struct session *s, struct conn *conn, const struct conn_info *info,
+		  const uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], uint64_t previous_id,
+		  uint64_t *session_id, struct conn_security *sec, char err[SESSION_ERRLEN])
 {
-	struct session *s = st->s;
-	struct tree_connect_rsp p;
-	struct conn_msg rsp = { 0 };
-	struct smb2_hdr h;
-	char unc[600];
-	uint32_t status;
-	struct wr w;
+	char who[sizeof(s->user_desc)];
+	struct setup st = {
+		.s = s, .conn = conn, .ci = info, .err = err, .prev_sid = previous_id,
+		.client_security_mode = info->client_security_mode,
+	};
 	int ret;
 
-	snprintf(unc, sizeof(unc), "\\\\%s\\%s", st->o->host, st->o->share);
-	session_hdr(s, &h, SMB2_TREE_CONNECT);
-	h.tree_id = 0;
-	/* 3.1.1 requires TREE_CONNECT to be signed (MS-SMB2 3.2.4.1.1) even
-	 * where nothing else is; below 3.1.1 signing it too means a forged
-	 * "signing not required" cannot make the server refuse the tree,
-	 * and the validation that follows names the forgery instead. */
-	if (!s->guest && !s->anonymous)
-		h.flags = SMB2_FLAGS_SIGNED;
-	wr_init(&w);
-	pdu_hdr_enc(&w, &h);
-	ret = pdu_tree_connect_enc(&w, 0, unc);
-	if (ret) {
-		seterr(st->err, "share name '%s' is not valid", st->o->share);
-		goto out;
+	err[0] = '\0';
+	memcpy(st.preauth, preauth, sizeof(st.preauth));
+	if (previous_id) {
+		pthread_mutex_lock(&s->lock);
+		st.was_encrypting = s->encrypting;
+		pthread_mutex_unlock(&s->lock);
+		/* The same Kerberos principal as before, not whoever's
+		 * ticket the cache holds now. */
+		if (s->mech == SEC_KRB5) {
+			snprintf(who, sizeof(who), "%s", s->user_desc);
+			st.krb5_principal = who;
+		}
 	}
-	ret = call1(st, &w, &rsp, "TREE_CONNECT");
-	if (ret)
-		goto out;
-	status = rsp_status(&rsp);
-	if (status != STATUS_SUCCESS) {
-		ret = ntstatus_to_errno(status);
-		if (status == STATUS_BAD_NETWORK_NAME)
-			seterr(st->err, "share '%s' does not exist on server %s", st->o->share, st->o->host);
-		else if (status == STATUS_ACCESS_DENIED || status == STATUS_NETWORK_ACCESS_DENIED)
-			seterr(st->err, "access to share '%s' is denied for %s", st->o->share, s->user_desc);
-		else
-			seterr(st->err, "TREE_CONNECT to '%s' failed: %s", st->o->share, ntstatus_name(status));
-		goto out;
+	ret = authenticate(&st);
+	if (!ret) {
+		*session_id = st.sid;
+		*sec = st.sec;
+		s->client_security_mode = st.client_security_mode;
 	}
-	if (pdu_tree_connect_dec(rsp.buf, rsp.len, &p) != 0) {
-		seterr(st->err, "malformed TREE_CONNECT response");
-		ret = -EPROTO;
-		goto out;
-	}
-	if (p.share_type != SMB2_SHARE_TYPE_DISK) {
-		seterr(st->err, "'%s' is not a disk share (it is a %s)", st->o->share,
-		       p.share_type == SMB2_SHARE_TYPE_PIPE ? "named pipe" : "printer");
-		ret = -ENOTDIR;
-		goto out;
-	}
-	s->tree_id = le32_get(rsp.buf + SMB2_HDR_TREE_ID);
-	s->share_flags = p.share_flags;
-	s->share_capabilities = p.capabilities;
-	s->maximal_access = p.maximal_access;
-	if ((p.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !s->encrypting) {
-		/* The share wants encryption: from now on everything is sealed. */
-		seterr(st->err, "share '%s' requires encryption, which this session cannot provide",
-		       st->o->share);
-		ret = -EOPNOTSUPP;
-		if (s->guest || s->anonymous || s->cipher == SMB2_CIPHER_NONE)
-			goto out;
-		ret = 0;
-		st->err[0] = '\0';
-		seal_session(st);
-		conn_set_security(s->conn, &st->sec);
-	}
-out:
-	conn_msg_free(&rsp);
-	wr_free(&w);
+	OPENSSL_cleanse(st.preauth, sizeof(st.preauth));
+	OPENSSL_cleanse(&st.keys, sizeof(st.keys));
+	OPENSSL_cleanse(&st.sec, sizeof(st.sec));
 	return ret;
 }
 
-static int validate_negotiate(struct setup *st)
+int session_seal(struct session *s, struct conn *conn, struct conn_security *sec)
 {
-	struct session *s = st->s;
-	struct ioctl_req q = {
-		.ctl_code = FSCTL_VALIDATE_NEGOTIATE_INFO,
-		.max_output = 24,
-		.flags = SMB2_0_IOCTL_IS_FSCTL,
-	};
-	struct validate_negotiate_rsp v;
-	struct conn_msg rsp = { 0 };
-	struct ioctl_rsp p;
-	struct smb2_hdr h;
-	struct wr in, w;
-	uint32_t status;
-	int ret;
+	if (!sec->have_sign_key || sec->cipher == SMB2_CIPHER_NONE)
+		return -EOPNOTSUPP;
+	sec->encrypt = true;
+	conn_set_security(conn, sec);
+	pthread_mutex_lock(&s->lock);
+	if (s->conn == conn || !s->conn) {
+		s->encrypting = true;
+		s->sec_state = *sec;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
 
-	memset(q.file_id, 0xFF, sizeof(q.file_id));
-	wr_init(&in);
-	wr_init(&w);
-	ret = pdu_validate_negotiate_enc(&in, st->client_capabilities, st->client_guid,
-					 st->client_security_mode, st->offered, st->noffered);
-	if (ret)
-		goto out;
-	q.input = in.p;
-	q.input_len = in.len;
-	session_hdr(s, &h, SMB2_IOCTL);
-	/* Signed even when the session does not sign everything; the
-	 * connection then insists on a signed answer (MS-SMB2 3.2.5.14.12). */
-	h.flags = SMB2_FLAGS_SIGNED;
-	pdu_hdr_enc(&w, &h);
-	ret = pdu_ioctl_enc(&w, 0, &q);
-	if (ret)
-		goto out;
-	ret = call1(st, &w, &rsp, "VALIDATE_NEGOTIATE_INFO");
-	if (ret) {
-		seterr(st->err, "the negotiation could not be validated (possible tampering): %s",
-		       *conn_error(s->conn) ? conn_error(s->conn) : strerror(-ret));
-		goto out;
+/* --- the channel ---------------------------------------------------------- */
+
+uint32_t session_max_read(const struct session *s)
+{
+	return s->info.max_read;
+}
+
+uint32_t session_max_write(const struct session *s)
+{
+	return s->info.max_write;
+}
+
+uint32_t session_max_transact(const struct session *s)
+{
+	return s->info.max_transact;
+}
+
+int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,
+		    void *abort_arg)
+{
+	uint64_t deadline = now_ms() + (uint64_t)s->request_timeout_ms, wake;
+	struct timespec ts;
+	int ret = 0;
+
+	memset(ch, 0, sizeof(*ch));
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (s->conn) {
+			ch->conn = conn_get(s->conn);
+			ch->gen = s->chan_gen;
+			ch->session_id = s->session_id;
+			ch->channel_sequence = s->channel_sequence;
+			ch->encrypting = s->encrypting;
+			break;
+		}
+		if (s->closing || !s->reconnect) {
+			ret = -ENOTCONN;
+			break;
+		}
+		if (!s->hard && now_ms() >= deadline) {
+			ret = -EHOSTDOWN;
+			break;
+		}
+		/* Wake every second to ask abort_fn: an unmount or an
+		 * interrupted caller ends even a hard wait. */
+		wake = now_ms() + 1000;
+		if (!s->hard && wake > deadline)
+			wake = deadline;
+		ts = ms_to_timespec(wake);
+		pthread_cond_timedwait(&s->chan_cond, &s->lock, &ts);
+		if (abort_fn) {
+			pthread_mutex_unlock(&s->lock);
+			ret = abort_fn(abort_arg);
+			pthread_mutex_lock(&s->lock);
+			if (ret)
+				break;
+		}
 	}
-	status = rsp_status(&rsp);
-	if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
-	    status == STATUS_FILE_CLOSED) {
-		/* A down-level server that does not implement it; the answer
-		 * was signed (the connection checked), so it is genuine. */
-		s->secneg = SECNEG_NOT_SUPPORTED;
-		goto out;
-	}
-	ret = -EACCES;
-	if (status != STATUS_SUCCESS) {
-		seterr(st->err, "the negotiation could not be validated (possible tampering): "
-		       "the server answered VALIDATE_NEGOTIATE_INFO with %s", ntstatus_name(status));
-		goto out;
-	}
-	if (pdu_ioctl_dec(rsp.buf, rsp.len, &p) != 0 ||
-	    pdu_validate_negotiate_dec(p.output, p.output_len, &v) != 0) {
-		seterr(st->err, "the negotiation could not be validated (possible tampering): "
-		       "malformed VALIDATE_NEGOTIATE_INFO response");
-		goto out;
-	}
-	if (v.capabilities != s->server_capabilities || memcmp(v.guid, s->server_guid, 16) != 0 ||
-	    v.security_mode != s->server_security_mode || v.dialect != s->dialect) {
-		seterr(st->err, "the negotiation could not be validated (possible tampering): the server "
-		       "reports %s %s, capabilities 0x%x, security mode 0x%x, but NEGOTIATE said %s, "
-		       "0x%x, 0x%x%s",
-		       "dialect", dialect_name(v.dialect), v.capabilities, v.security_mode,
-		       dialect_name(s->dialect), s->server_capabilities, s->server_security_mode,
-		       memcmp(v.guid, s->server_guid, 16) ? ", and the server GUIDs differ" : "");
-		goto out;
-	}
-	s->secneg = SECNEG_VALIDATED;
-	ret = 0;
-out:
-	conn_msg_free(&rsp);
-	wr_free(&in);
-	wr_free(&w);
+	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+void session_channel_put(struct channel *ch)
+{
+	if (ch->conn)
+		conn_put(ch->conn);
+	ch->conn = NULL;
+}
+
+void session_set_abort(struct session *s, session_abort_fn fn, void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->abort_fn = fn;
+	s->abort_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void session_set_break_handler(struct session *s, conn_break_fn fn, void *arg)
+{
+	struct conn *c = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	s->break_fn = fn;
+	s->break_arg = arg;
+	if (s->conn)
+		c = conn_get(s->conn);
+	pthread_mutex_unlock(&s->lock);
+	if (c) {
+		conn_set_break_handler(c, fn, arg);
+		conn_put(c);
+	}
 }
 
 /* --- open / close ---------------------------------------------------------- */
 
 static void session_free(struct session *s)
 {
-	free(s->reauth_host);
-	free(s->reauth_spn);
-	free(s->reauth_ccache);
+	free(s->host);
+	free(s->user);
+	free(s->domain);
+	free(s->spn);
+	free(s->krb5_ccache);
+	if (s->password) {
+		OPENSSL_cleanse(s->password, strlen(s->password));
+		free(s->password);
+	}
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->trees_lock);
+	pthread_cond_destroy(&s->chan_cond);
+	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->reauth_lock);
 	pthread_rwlock_destroy(&s->send_lock);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
 
+static int dup_opt(char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static void cond_init_monotonic(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+/* Copy what the session needs for its whole life, reconnects included. */
+static struct session *session_new(const struct session_opts *o)
+{
+	pthread_rwlockattr_t a;
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->trees_lock, NULL);
+	cond_init_monotonic(&s->chan_cond);
+	cond_init_monotonic(&s->wake);
+	pthread_mutex_init(&s->reauth_lock, NULL);
+	/* A waiting re-authentication goes before new requests. */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->send_lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	if (dup_opt(&s->host, o->host) || dup_opt(&s->user, o->user) ||
+	    dup_opt(&s->domain, o->domain) || dup_opt(&s->spn, o->spn) ||
+	    dup_opt(&s->krb5_ccache, o->krb5_ccache) || dup_opt(&s->password, o->password) ||
+	    RAND_bytes(s->np.client_guid, sizeof(s->np.client_guid)) != 1) {
+		session_free(s);
+		return NULL;
+	}
+	s->port = o->port;
+	s->sec = o->sec;
+	s->require_signing = o->require_signing;
+	s->require_encryption = o->require_encryption;
+	s->secure_negotiate = o->secure_negotiate;
+	s->hard = o->hard;
+	s->reconnect = o->reconnect;
+	s->connect_timeout_ms = o->connect_timeout_ms;
+	s->request_timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
+	s->echo_interval_s = o->echo_interval_s;
+	s->np.host = s->host;
+	s->np.port = o->port;
+	s->np.connect_timeout_ms = o->connect_timeout_ms;
+	s->np.min_dialect = o->min_dialect;
+	s->np.max_dialect = o->max_dialect;
+	s->np.require_signing = o->require_signing;
+	return s;
+}
+
 int session_open(const struct session_opts *o, struct session **out, char err[SESSION_ERRLEN])
 {
-	struct conn_opts co = {
-		.host = o->host, .port = o->port,
-		.connect_timeout_ms = o->connect_timeout_ms,
-		.request_timeout_ms = o->request_timeout_ms,
-		.echo_interval_s = o->echo_interval_s,
-	};
-	struct setup st = { .o = o, .err = err };
-	char cerr[CONN_ERRLEN];
+	uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
+	struct conn_security sec;
+	struct conn *conn = NULL;
 	struct session *s;
+	uint64_t sid = 0;
 	int ret;
 
 	*out = NULL;
 	err[0] = '\0';
-	s = calloc(1, sizeof(*s));
+	s = session_new(o);
 	if (!s) {
 		seterr(err, "out of memory");
 		return -ENOMEM;
 	}
-	st.s = s;
-	pthread_mutex_init(&s->reauth_lock, NULL);
-	{
-		pthread_rwlockattr_t a;
-
-		/* A waiting re-authentication goes before new requests. */
-		pthread_rwlockattr_init(&a);
-		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(&s->send_lock, &a);
-		pthread_rwlockattr_destroy(&a);
-	}
-	if (o->sec == SEC_KRB5 &&
-	    (!(s->reauth_host = strdup(o->host)) ||
-	     (o->spn && !(s->reauth_spn = strdup(o->spn))) ||
-	     (o->krb5_ccache && !(s->reauth_ccache = strdup(o->krb5_ccache))))) {
-		seterr(err, "out of memory");
-		session_free(s);
-		return -ENOMEM;
-	}
-	ret = conn_open(&co, &s->conn, cerr);
-	if (ret) {
-		seterr(err, "%s", cerr);
-		session_free(s);
-		return ret;
-	}
-	ret = negotiate(&st);
-	s->client_security_mode = st.client_security_mode;
+	ret = session_connect(s, &conn, &s->info, preauth, err);
 	if (!ret)
-		ret = authenticate(&st);
-	if (!ret)
-		ret = tree_connect(&st);
-	if (!ret) {
-		if (s->dialect == SMB2_DIALECT_311)
-			s->secneg = SECNEG_PREAUTH;
-		else if (!o->secure_negotiate)
-			s->secneg = SECNEG_DISABLED;
-		else if (s->guest || s->anonymous)
-			s->secneg = SECNEG_SKIPPED_GUEST;
-		else
-			ret = validate_negotiate(&st);
-	}
-	OPENSSL_cleanse(st.preauth, sizeof(st.preauth));
-	OPENSSL_cleanse(&st.keys, sizeof(st.keys));
-	OPENSSL_cleanse(&st.sec, sizeof(st.sec));
+		ret = session_logon(s, conn, &s->info, preauth, 0, &sid, &sec, err);
+	session_forget_attempt(s);
+	OPENSSL_cleanse(preauth, sizeof(preauth));
 	if (ret) {
 		if (!err[0])
 			seterr(err, "%s", strerror(-ret));
-		conn_close(s->conn);
+		conn_put(conn);
 		session_free(s);
 		return ret;
 	}
-	if (!o->secure_negotiate && s->dialect != SMB2_DIALECT_311)
-		log_warn("secure negotiate is off (nosecurenegotiate): a downgrade of the dialect "
-			 "or of the security settings would go unnoticed");
+	ret = session_start_recovery(s, conn, sid, &sec);
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	if (ret) {
+		seterr(err, "cannot start the reconnect thread");
+		conn_put(conn);
+		session_free(s);
+		return ret;
+	}
 	*out = s;
 	return 0;
 }
 
 /* Send a request with an empty body and ignore the answer. */
-static void send_empty(struct session *s, uint16_t command)
+static void send_empty(struct channel *ch, uint16_t command)
 {
 	struct conn_msg rsp = { 0 };
-	struct smb2_hdr h;
+	struct smb2_hdr h = { .command = command, .session_id = ch->session_id };
 	struct wr w;
 
-	session_hdr(s, &h, command);
 	wr_init(&w);
 	pdu_hdr_enc(&w, &h);
 	pdu_empty_enc(&w);
-	if (!w.bad && conn_call(s->conn, w.p, w.len, 1, &rsp, 5000) == 0)
+	/* A courtesy: the server cleans up at disconnect anyway, and an
+	 * unmount must not wait for a server that stopped answering. */
+	if (!w.bad && conn_call(ch->conn, w.p, w.len, 1, &rsp, CLOSE_TIMEOUT_MS) == 0)
 		conn_msg_free(&rsp);
 	wr_free(&w);
 }
 
 void session_close(struct session *s)
 {
+	struct channel ch = { 0 };
+
 	if (!s)
 		return;
-	if (conn_alive(s->conn)) {
-		if (s->tree_id)
-			send_empty(s, SMB2_TREE_DISCONNECT);
-		if (s->session_id)
-			send_empty(s, SMB2_LOGOFF);
+	pthread_mutex_lock(&s->lock);
+	if (s->conn) {
+		ch.conn = conn_get(s->conn);
+		ch.session_id = s->session_id;
 	}
-	conn_close(s->conn);
+	pthread_mutex_unlock(&s->lock);
+	/* Not under session.lock: conn.lock comes before it. */
+	if (ch.conn && !conn_alive(ch.conn))
+		session_channel_put(&ch);
+	if (ch.conn) {
+		send_empty(&ch, SMB2_LOGOFF);
+		session_channel_put(&ch);
+	}
+	session_stop_recovery(s);
 	session_free(s);
 }

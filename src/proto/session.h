@@ -1,9 +1,15 @@
 /*
- * session.h - from a TCP connection to a usable tree: NEGOTIATE, the
- * SESSION_SETUP exchange, keys, TREE_CONNECT and the secure-negotiate
- * check.  Everything that makes a connection trustworthy happens here;
- * once session_open returns, every request on the tree is protected as
- * the negotiation decided.
+ * session.h - the login (MS-SMB2 3.2.1.3 Session): who we are on the
+ * server, the keys, and the channel the session's requests travel on.
+ *
+ * A session outlives its connections.  When the channel dies, the
+ * session's recovery thread (reconnect.c) opens a new connection,
+ * negotiates again, logs on again with PreviousSessionId (the
+ * credentials are kept for that), reconnects every tree and reclaims
+ * every open; requests wait for that (session_channel) or, with a soft
+ * mount, give up after the timeout.  Everything that makes a connection
+ * trustworthy (signing, sealing, the final signature check, secure
+ * negotiate) happens again on the new one.
  */
 #ifndef SMBFUSE_SESSION_H
 #define SMBFUSE_SESSION_H
@@ -14,8 +20,13 @@
 
 #include "conn.h"
 #include "crypto.h"
+#include "negotiate.h"
 
 #define SESSION_ERRLEN 512
+/* How long TREE_DISCONNECT and LOGOFF may take at unmount. */
+#define CLOSE_TIMEOUT_MS 1000
+
+struct tree;
 
 enum session_sec {
 	SEC_NTLMSSP,		/* user name and password */
@@ -23,18 +34,10 @@ enum session_sec {
 	SEC_NONE,		/* anonymous (NULL) session, or guest */
 };
 
-enum secure_negotiate {
-	SECNEG_PREAUTH,		/* 3.1.1: preauth integrity covers it */
-	SECNEG_VALIDATED,	/* VALIDATE_NEGOTIATE_INFO matched */
-	SECNEG_NOT_SUPPORTED,	/* a signed "not supported" from a down-level server */
-	SECNEG_SKIPPED_GUEST,	/* guest/anonymous: nothing to sign it with */
-	SECNEG_DISABLED,	/* turned off by the user */
-};
-
 struct session_opts {
 	const char *host;
 	uint16_t port;
-	const char *share;		/* share name only */
+	const char *share;		/* share name only (tree_open) */
 	enum session_sec sec;
 	const char *user;
 	const char *domain;
@@ -49,55 +52,113 @@ struct session_opts {
 	int connect_timeout_ms;
 	int request_timeout_ms;
 	int echo_interval_s;
+	/* What a request does while the connection is down: wait at most
+	 * timeout_ms for the reconnect (soft), or as long as it takes. */
+	bool hard;
+	bool reconnect;			/* false: a lost connection ends the session */
 };
 
+/* Tells a request waiting for a reconnect to give up (the mount is going
+ * away, or the caller was interrupted): returns -errno, or 0 to wait on. */
+typedef int (*session_abort_fn)(void *arg);
+
 struct session {
-	struct conn *conn;
-	/* What NEGOTIATE settled; fixed after session_open. */
-	uint16_t dialect;
-	uint16_t server_security_mode;
-	uint32_t server_capabilities;
-	uint8_t server_guid[16];
-	uint32_t max_read, max_write, max_transact;
-	enum smb2_sign_alg sign_alg;
-	enum smb2_cipher cipher;	/* NONE if the server offers none */
-	/* What SESSION_SETUP settled. */
-	uint64_t session_id;
+	/* Fixed after session_open. */
+	char *host, *user, *domain, *spn, *krb5_ccache, *password;	/* password wiped at close */
+	uint16_t port;
+	enum session_sec sec;		/* what was asked for */
+	bool require_signing, require_encryption, secure_negotiate;
+	bool hard, reconnect;
+	int connect_timeout_ms, request_timeout_ms, echo_interval_s;
+	struct negotiate_params np;	/* the same ClientGuid on every connection */
 	enum session_sec mech;		/* how the user was authenticated */
 	bool guest;
 	bool anonymous;
 	bool signing;			/* every request signed */
-	bool encrypting;		/* every request sealed */
 	char user_desc[256];		/* "DOMAIN\\user", "user@REALM", "guest", "anonymous" */
+	/* What the first NEGOTIATE settled.  A reconnect must get the same
+	 * dialect; the limits may only grow (the client keeps using these). */
+	struct conn_info info;
+
+	/* The channel.  lock guards every field up to the next comment;
+	 * chan_cond announces a new channel (or the end). */
+	pthread_mutex_t lock;
+	pthread_cond_t chan_cond;
+	struct conn *conn;		/* NULL while down; a reference of the session's */
+	struct conn *dead;		/* the channel that died, for the recovery thread to drop */
+	uint64_t chan_gen;		/* bumped for every new channel */
+	uint64_t session_id;		/* changes with every new logon */
+	uint16_t channel_sequence;	/* 3.x: bumped at every reconnect (MS-SMB2 3.2.4.1) */
+	bool encrypting;		/* every request sealed */
+	struct conn_security sec_state;	/* keys the channel was given (wiped at close) */
+	bool down;			/* the channel died; recovery is on the way */
+	char down_why[CONN_ERRLEN];
+	uint64_t down_since_ms;
+	bool closing;
+	bool recoverer_started;
+	struct conn *attempt;		/* the connection a reconnect is setting up */
+	pthread_t recoverer;
+	pthread_cond_t wake;		/* tells the recovery thread the channel died */
+	/* trees_lock (before lock) guards trees: the recovery thread walks
+	 * them while trees come and go. */
+	pthread_mutex_t trees_lock;
+	struct tree *trees;		/* trees on this session (tree.next) */
+	conn_break_fn break_fn;		/* installed on every new channel */
+	void *break_arg;
+	session_abort_fn abort_fn;	/* what ends a wait for the channel */
+	void *abort_arg;
+
 	/* Kerberos re-authentication (session_reauth): the fields below
 	 * and krb5_target/krb5_lifetime_s change under reauth_lock. */
 	pthread_mutex_t reauth_lock;
-	/* Held shared by every request of the tree while it is on the wire
-	 * (session_enter/leave), exclusively while re-authenticating: the
-	 * server refuses what arrives in between.  Held across one
-	 * conn_call only; lease break acknowledgements, which a request on
-	 * the wire may be waiting for, go without it. */
+	/* Held shared by every request while it is on the wire
+	 * (session_enter/leave), exclusively while re-authenticating or
+	 * reconnecting: the server refuses what arrives in between.  Held
+	 * across one conn_call only; lease break acknowledgements, which a
+	 * request on the wire may be waiting for, go without it. */
 	pthread_rwlock_t send_lock;
 	char krb5_target[300];		/* sec=krb5: the service principal asked for */
 	unsigned krb5_lifetime_s;	/* sec=krb5: seconds the ticket had left at logon */
-	char *reauth_host, *reauth_spn, *reauth_ccache;	/* what the ticket was got with */
 	uint16_t client_security_mode;	/* as sent in SESSION_SETUP */
 	uint64_t auth_gen;		/* bumped (atomically) by every re-authentication */
 	uint64_t reauth_failed_ms;	/* when a slow attempt last failed, 0: none */
 	uint64_t reauth_logged_ms;	/* when a failure was last logged */
 	int reauth_failed_ret;
 	char reauth_failed_err[SESSION_ERRLEN];
-	/* TREE_CONNECT */
-	uint32_t tree_id;
-	uint32_t share_flags;
-	uint32_t share_capabilities;
-	uint32_t maximal_access;
-	enum secure_negotiate secneg;
 };
 
-/* Connect, negotiate, authenticate, connect the tree, validate.
- * On failure returns -errno and err holds one sentence for the user. */
+/* Connect, negotiate, authenticate.  On failure returns -errno and err
+ * holds one sentence for the user. */
 int session_open(const struct session_opts *o, struct session **s, char err[SESSION_ERRLEN]);
+
+/* LOGOFF (best effort), stop the recovery thread, close, free.  Trees go
+ * first (tree_close). */
+void session_close(struct session *s);
+
+/*
+ * The channel for a request: a reference to the current connection
+ * (conn_put it when done), with its generation, SessionId and
+ * ChannelSequence.  If the channel is down, waits for the reconnect:
+ * until it succeeds, the soft timeout passes (-EHOSTDOWN), abort says
+ * so, or the session gives up for good (-ENOTCONN: reconnect off).
+ */
+struct channel {
+	struct conn *conn;
+	uint64_t gen;
+	uint64_t session_id;
+	uint16_t channel_sequence;
+	bool encrypting;
+};
+int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,
+		    void *abort_arg);
+void session_channel_put(struct channel *ch);
+
+/* What tells requests waiting for a reconnect to give up (unmount,
+ * interrupt); NULL: nothing but the timeout. */
+void session_set_abort(struct session *s, session_abort_fn fn, void *arg);
+
+/* Install the break handler on the current channel and every later one. */
+void session_set_break_handler(struct session *s, conn_break_fn fn, void *arg);
 
 /*
  * A Kerberos session ends when its service ticket does: the server then
@@ -109,21 +170,34 @@ int session_open(const struct session_opts *o, struct session **s, char err[SESS
  * is sent and 0 returned, so the caller just retries.  A failure (no
  * fresh ticket yet) is looked at again at the next call; one that needed
  * the KDC (unreachable, say) is remembered for a few seconds, so that a
- * burst of requests does not wait for it once each.  -EKEYEXPIRED for a session
- * that cannot re-authenticate (NTLM, guest).
+ * burst of requests does not wait for it once each.  -EKEYEXPIRED for a
+ * session that cannot re-authenticate (NTLM, guest).
  */
 uint64_t session_auth_gen(struct session *s);
 void session_enter(struct session *s);
 void session_leave(struct session *s);
 int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN]);
 
-/* TREE_DISCONNECT and LOGOFF (best effort), then close. */
-void session_close(struct session *s);
+/* The limits of the first negotiation (a reconnect keeps them). */
+uint32_t session_max_read(const struct session *s);
+uint32_t session_max_write(const struct session *s);
+uint32_t session_max_transact(const struct session *s);
 
-const char *dialect_name(uint16_t dialect);
+/*
+ * For reconnect.c: log on over conn (a new connection, negotiated
+ * already, with info and the 3.1.1 preauth hash of its NEGOTIATE),
+ * naming the SessionId being replaced (0 for the first logon).  On
+ * success *session_id is the new one and conn signs and seals as the
+ * session must; the result is checked to be the same identity as
+ * before.
+ */
+int session_logon(struct session *s, struct conn *conn, const struct conn_info *info,
+		  const uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], uint64_t previous_id,
+		  uint64_t *session_id, struct conn_security *sec, char err[SESSION_ERRLEN]);
 
-/* Fill in an SMB2 header for a request on this session's tree. */
-struct smb2_hdr;
-void session_hdr(const struct session *s, struct smb2_hdr *h, uint16_t command);
+/* Turn on sealing for the session (a share that requires it) on conn,
+ * whose keys sec holds.  -EOPNOTSUPP when the session has no keys or
+ * no cipher. */
+int session_seal(struct session *s, struct conn *conn, struct conn_security *sec);
 
 #endif

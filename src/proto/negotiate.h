@@ -1,0 +1,39 @@
+/*
+ * negotiate.h - the first exchange on a new connection: NEGOTIATE, which
+ * settles the dialect, the limits, the signing algorithm and the cipher
+ * (and, in 3.1.1, starts the preauth integrity hash).  A reconnect runs
+ * it again on the replacement connection; reconnect.c then checks that
+ * the server offers at least what it offered before.
+ */
+#ifndef SMBFUSE_NEGOTIATE_H
+#define SMBFUSE_NEGOTIATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "crypto.h"
+
+#define NEGOTIATE_ERRLEN 512
+
+struct negotiate_params {
+	const char *host;		/* also the 3.1.1 NETNAME context */
+	uint16_t port;
+	int connect_timeout_ms;		/* for the SMB1-only diagnosis */
+	uint16_t min_dialect, max_dialect;
+	bool require_signing;
+	uint8_t client_guid[16];	/* the mount's, the same on every connection */
+};
+
+/*
+ * NEGOTIATE on conn; on success info holds the outcome (and conn was told
+ * it), and preauth the 3.1.1 hash over request and response.  On failure
+ * -errno and err holds one sentence for the user ("server only offers
+ * SMB1 ...", "server chose dialect ... which smbfuse did not offer").
+ */
+int negotiate(struct conn *conn, const struct negotiate_params *o, struct conn_info *info,
+	      uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[NEGOTIATE_ERRLEN]);
+
+const char *dialect_name(uint16_t dialect);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * reconnect.c - keeping a session connected (MS-SMB2 3.2.4.2 on a new
+ * connection, 3.2.4.2.3 PreviousSessionId, 3.2.4.4 durable reconnect).
+ * See reconnect.h.
+ *
+ * The reader or a sender notices the death (EOF, a reset, an ECHO left
+ * unanswered: conn.c) and the death handler marks the session down; the
+ * recovery thread then tries, waiting 0.2 s, 0.4 s ... up to 10 s (each
+ * +-25% so that many clients of one rebooted server do not come back
+ * in step) between attempts.  Nothing is published until the whole
+ * chain is done: the requests waiting in session_channel see either the
+ * old dead channel or a new one with its trees and opens in place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "open.h"
+#include "reconnect.h"
+#include "tree.h"
+#include "util.h"
+
+#define BACKOFF_FIRST_MS 200
+#define BACKOFF_MAX_MS 10000
+/* How often a reconnect that keeps failing says so. */
+#define FAILURE_LOG_MS 60000
+
+static void seterr(char *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, SESSION_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+/* Called with the dying connection's lock held (conn.c): takes only the
+ * session's lock, which nothing holds while calling into a conn. */
+static void on_death(void *arg, struct conn *c)
+{
+	struct session *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->conn == c && !s->closing) {
+		s->conn = NULL;
+		s->dead = c;		/* the session's reference, dropped by the thread */
+		s->down = true;
+		s->down_since_ms = now_ms();
+		snprintf(s->down_why, sizeof(s->down_why), "%s", conn_error(c));
+		pthread_cond_broadcast(&s->wake);
+		pthread_cond_broadcast(&s->chan_cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void session_forget_attempt(struct session *s)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&s->lock);
+	c = s->attempt;
+	s->attempt = NULL;
+	pthread_mutex_unlock(&s->lock);
+	conn_put(c);
+}
+
+int session_connect(struct session *s, struct conn **out, struct conn_info *info,
+		    uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[SESSION_ERRLEN])
+{
+	struct conn_opts co = {
+		.host = s->host, .port = s->port,
+		.connect_timeout_ms = s->connect_timeout_ms,
+		.request_timeout_ms = s->request_timeout_ms,
+		.echo_interval_s = s->echo_interval_s,
+	};
+	char cerr[CONN_ERRLEN];
+	struct conn *conn;
+	int ret;
+
+	*out = NULL;
+	ret = conn_open(&co, &conn, cerr);
+	if (ret) {
+		seterr(err, "%s", cerr);
+		return ret;
+	}
+	conn_set_death_handler(conn, on_death, s);
+	/* Until the caller is done setting it up, an unmount kills it
+	 * rather than wait for its timeouts. */
+	pthread_mutex_lock(&s->lock);
+	if (!s->closing)
+		s->attempt = conn_get(conn);
+	else
+		ret = -ENOTCONN;
+	pthread_mutex_unlock(&s->lock);
+	if (!ret)
+		ret = negotiate(conn, &s->np, info, preauth, err);
+	if (ret) {
+		session_forget_attempt(s);
+		conn_put(conn);
+		return ret;
+	}
+	*out = conn;
+	return 0;
+}
+
+/* The server must offer what it offered when the session began: the
+ * same dialect (so that signing, sealing and durable handles mean what
+ * they meant), limits no smaller than the ones the client uses. */
+static int same_server(const struct session *s, const struct conn_info *now, char *err)
+{
+	const struct conn_info *was = &s->info;
+
+	if (now->dialect != was->dialect) {
+		seterr(err, "the server now negotiates SMB %s where it negotiated %s before; "
+		       "refusing the new connection", dialect_name(now->dialect),
+		       dialect_name(was->dialect));
+		return -EPROTO;
+	}
+	if (now->max_read < was->max_read || now->max_write < was->max_write ||
+	    now->max_transact < was->max_transact) {
+		seterr(err, "the server now allows smaller reads or writes than before; "
+		       "refusing the new connection");
+		return -EPROTO;
+	}
+	if (memcmp(now->server_guid, was->server_guid, 16) != 0)
+		log_info("the server at %s has a new GUID (another server, or reinstalled): "
+			 "open files will be opened again by name", s->host);
+	return 0;
+}
+
+static void publish(struct session *s, struct conn *conn, uint64_t gen, uint64_t sid,
+		    const struct conn_security *sec)
+{
+	pthread_mutex_lock(&s->lock);
+	s->conn = conn;
+	s->chan_gen = gen;
+	s->session_id = sid;
+	s->encrypting = sec->encrypt;
+	s->sec_state = *sec;
+	s->down = false;
+	pthread_cond_broadcast(&s->chan_cond);
+	pthread_mutex_unlock(&s->lock);
+	/* It may have died before it was ours, when on_death ignored it. */
+	if (!conn_alive(conn))
+		on_death(s, conn);
+}
+
+/* One attempt: the whole chain on a new connection, then publish. */
+static int reconnect_once(struct session *s, struct open_stats *st, char *err)
+{
+	uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
+	struct conn_security sec = { 0 };
+	struct conn_info info;
+	struct conn *conn = NULL;
+	uint64_t old_sid, sid = 0, gen;
+	conn_break_fn bfn;
+	void *barg;
+	struct tree *t;
+	int ret;
+
+	ret = session_connect(s, &conn, &info, preauth, err);
+	if (!ret)
+		ret = same_server(s, &info, err);
+	pthread_mutex_lock(&s->lock);
+	old_sid = s->session_id;
+	gen = s->chan_gen + 1;
+	bfn = s->break_fn;
+	barg = s->break_arg;
+	pthread_mutex_unlock(&s->lock);
+	if (!ret)
+		ret = session_logon(s, conn, &info, preauth, old_sid, &sid, &sec, err);
+	OPENSSL_cleanse(preauth, sizeof(preauth));
+	if (ret)
+		goto fail;
+	conn_set_break_handler(conn, bfn, barg);
+	/* 3.x: a new ChannelSequence, so that the server can tell what
+	 * comes now from what was in flight before (MS-SMB2 3.2.4.1). */
+	pthread_mutex_lock(&s->lock);
+	s->channel_sequence++;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->trees_lock);
+	for (t = s->trees; t && !ret; t = t->next) {
+		ret = tree_connect_on(t, conn, sid, gen, &sec, err);
+		if (!ret)
+			open_recover_all(t, conn, sid, tree_id(t), gen, st);
+		if (!ret && !conn_alive(conn)) {
+			seterr(err, "%s", conn_error(conn));
+			ret = -ENOTCONN;
+		}
+	}
+	pthread_mutex_unlock(&s->trees_lock);
+	if (ret)
+		goto fail;
+	session_forget_attempt(s);
+	publish(s, conn, gen, sid, &sec);
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	return 0;
+fail:
+	session_forget_attempt(s);
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	conn_put(conn);
+	return ret;
+}
+
+/* Wait about ms (+-25%), or until the session closes. */
+static void backoff_wait(struct session *s, unsigned ms)
+{
+	uint16_t r = 0;
+	uint64_t until;
+	struct timespec ts;
+
+	RAND_bytes((uint8_t *)&r, sizeof(r));
+	until = now_ms() + ms * 3 / 4 + (uint64_t)r % (ms / 2 + 1);
+	ts = ms_to_timespec(until);
+	while (!s->closing && now_ms() < until)
+		if (pthread_cond_timedwait(&s->wake, &s->lock, &ts) != 0)
+			break;
+}
+
+static void *recover_main(void *arg)
+{
+	struct session *s = arg;
+	char err[SESSION_ERRLEN], why[CONN_ERRLEN];
+	unsigned backoff = BACKOFF_FIRST_MS;
+	uint64_t logged = 0, since;
+	struct open_stats st;
+	struct conn *dead;
+	int attempts = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->closing) {
+		if (!s->down) {
+			pthread_cond_wait(&s->wake, &s->lock);
+			continue;
+		}
+		dead = s->dead;
+		s->dead = NULL;
+		snprintf(why, sizeof(why), "%s", s->down_why);
+		since = s->down_since_ms;
+		pthread_mutex_unlock(&s->lock);
+		if (dead) {
+			log_warn("connection to %s lost: %s; reconnecting", s->host, why);
+			conn_put(dead);
+			attempts = 0;
+			backoff = BACKOFF_FIRST_MS;
+			logged = 0;
+		}
+		memset(&st, 0, sizeof(st));
+		err[0] = '\0';
+		attempts++;
+		if (reconnect_once(s, &st, err) == 0) {
+			log_warn("connection to %s restored after %.1f s (%d attempt%s): %d open file%s "
+				 "reclaimed, %d reopened, %d lost", s->host,
+				 (double)(now_ms() - since) / 1000, attempts, attempts == 1 ? "" : "s",
+				 st.reclaimed, st.reclaimed == 1 ? "" : "s", st.reopened, st.lost);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (!logged || now_ms() - logged >= FAILURE_LOG_MS) {
+			log_warn("cannot reconnect to %s yet: %s (trying again%s)", s->host,
+				 err[0] ? err : "connection failed",
+				 s->hard ? "; requests wait" : "; requests fail after the timeout");
+			logged = now_ms();
+		} else {
+			log_debug("reconnect attempt %d failed: %s", attempts, err);
+		}
+		pthread_mutex_lock(&s->lock);
+		backoff_wait(s, backoff);
+		backoff = backoff * 2 < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int session_start_recovery(struct session *s, struct conn *conn, uint64_t sid,
+			   const struct conn_security *sec)
+{
+	publish(s, conn, 1, sid, sec);
+	if (!s->reconnect)
+		return 0;
+	if (pthread_create(&s->recoverer, NULL, recover_main, s) != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->conn = NULL;
+		pthread_mutex_unlock(&s->lock);
+		return -EAGAIN;
+	}
+	s->recoverer_started = true;
+	return 0;
+}
+
+void session_stop_recovery(struct session *s)
+{
+	struct conn *conn, *dead, *attempt;
+
+	pthread_mutex_lock(&s->lock);
+	s->closing = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_cond_broadcast(&s->chan_cond);
+	attempt = s->attempt ? conn_get(s->attempt) : NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (attempt) {
+		conn_kill(attempt, "unmounting");
+		conn_put(attempt);
+	}
+	if (s->recoverer_started)
+		pthread_join(s->recoverer, NULL);
+	pthread_mutex_lock(&s->lock);
+	conn = s->conn;
+	dead = s->dead;
+	s->conn = NULL;
+	s->dead = NULL;
+	pthread_mutex_unlock(&s->lock);
+	conn_put(conn);
+	conn_put(dead);
+}

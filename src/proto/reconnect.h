@@ -1,0 +1,32 @@
+/*
+ * reconnect.h - the session's channel over time: the first connection,
+ * noticing that it died, and replacing it in the background (a new
+ * connection, NEGOTIATE checked against the first one, a logon with
+ * PreviousSessionId, every tree connected again and every open
+ * reclaimed) with capped exponential backoff, for as long as the
+ * session lives.  Used by session.c only.
+ */
+#ifndef SMBFUSE_RECONNECT_H
+#define SMBFUSE_RECONNECT_H
+
+#include "session.h"
+
+/* A new connection to the session's server, negotiated: *conn holds one
+ * reference; info and preauth what NEGOTIATE settled. */
+int session_connect(struct session *s, struct conn **conn, struct conn_info *info,
+		    uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[SESSION_ERRLEN]);
+
+/* The connection session_connect made is set up (or given up on): an
+ * unmount no longer needs to kill it. */
+void session_forget_attempt(struct session *s);
+
+/* Make conn (logged on as sid, with keys sec) the session's channel and
+ * start the thread that replaces it when it dies.  The session takes
+ * the reference. */
+int session_start_recovery(struct session *s, struct conn *conn, uint64_t sid,
+			   const struct conn_security *sec);
+
+/* Stop that thread and drop the channel (at close). */
+void session_stop_recovery(struct session *s);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * request.h - sending requests on a tree, through re-authentications and
+ * reconnects.  This is the one way file system requests reach the wire.
+ *
+ * The messages are built once (conn_call's form: back to back, linked
+ * by NextCommand).  At every send the SessionId, TreeId, ChannelSequence
+ * and each message's FileId are written in as the channel has them at
+ * that moment: after a reconnect they are all new.  A compound that the
+ * connection lost on the way is sent again on the next channel unless
+ * told otherwise; writes and other changes on a durable handle then
+ * carry SMB2_FLAGS_REPLAY_OPERATION (MS-SMB2 3.2.4.1.7 ... 3.2.5.1.8).
+ */
+#ifndef SMBFUSE_REQUEST_H
+#define SMBFUSE_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "open.h"
+#include "tree.h"
+
+struct request {
+	uint8_t *buf;			/* the messages (modified in place) */
+	size_t len;
+	int n;
+	struct smb_open *open[CONN_MAX_CHAIN];	/* whose FileId message i carries, or NULL */
+	/* After a lost connection: send again (the default), or fail with
+	 * -EIO where doing it twice could do harm. */
+	bool no_resend;
+	bool unheld;			/* a lease break ack: not under the send lock */
+	bool resent;			/* out: it went again on a later channel */
+	uint64_t gen;			/* out: the channel it was answered on */
+};
+
+/* Send rq on t and wait for its n responses (in rsp; free with
+ * conn_msg_free).  -errno as conn_call, and -EHOSTDOWN when a soft mount
+ * gave up waiting for the reconnect. */
+int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp);
+
+#endif

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Surviving the network: a real mount whose TCP connection is reset
+# (ss -K), whose server stops answering (SIGSTOP: a silent link, no RST)
+# or is killed and started again, must come back by itself, lose no
+# byte a program was told is written, and say what happened in its log.
+#
+# RECONNECT_MB=N sizes the large read and write (default 256).
+. "$(dirname "$0")/lib.sh"
+need_root "starts smbd, mounts and resets connections"
+need_cmd smbd python3 fusermount3 ss sha256sum
+[ -e /dev/fuse ] || skip "needs /dev/fuse"
+
+MB=${RECONNECT_MB:-256}
+work=$(mktemp -d)
+at_exit "rm -rf '$work'"
+mnt=$work/mnt
+
+# mount_fg MNT OPTIONS: mount the rig's share with the daemon in the
+# foreground (its log in $work/daemon.log), as a background job.
+mount_fg() {
+	local i
+	mkdir -p "$1"
+	: >"$work/daemon.log"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$1" -f \
+		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${2:+,$2}" 2>"$work/daemon.log" &
+	MOUNT_PID=$!
+	at_exit "umount_rig '$1' '$MOUNT_PID'"
+	for i in $(seq 1 200); do
+		mounted "$1" && return 0
+		alive "$MOUNT_PID" || break
+		sleep 0.05
+	done
+	echo "  mount failed: $(cat "$work/daemon.log")"
+	return 1
+}
+
+# reset: destroy the daemon's TCP connections to the rig (as a NAT box
+# or a server reboot would), without touching anything else.
+reset() {
+	ss -K dst "$RIG_ADDR" dport = "$RIG_PORT" >/dev/null 2>&1
+}
+
+# logged N TEXT [SECONDS]: the daemon's log says TEXT at least N times
+# (waiting up to SECONDS, default 20, for it).
+logged() {
+	local n=$1 text=$2 i
+	for i in $(seq 1 $((${3:-20} * 10))); do
+		[ "$(grep -cF -- "$text" "$work/daemon.log")" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	echo "  log has $(grep -cF -- "$text" "$work/daemon.log") x '$text' (want $n):"
+	sed 's/^/    /' "$work/daemon.log" | tail -20
+	return 1
+}
+
+# until_ok SECONDS CMD...: CMD succeeds within SECONDS.
+until_ok() {
+	local t=$1 i
+	shift
+	for i in $(seq 1 $((t * 5))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# Stop or continue the server: smbd and its connection processes share a
+# process group led by the rig's smbd.
+server() { kill "-$1" -- "-$RIG_PID"; }
+
+same_file() { cmp -s "$1" "$2" || { echo "  $1 and $2 differ"; return 1; }; }
+
+for config in ${RECONNECT_CONFIGS:-default signing encrypt}; do
+	rig_start "$config"
+	check "$config: mount" mount_fg "$mnt" "echo_interval=2,timeout=5"
+	mounted "$mnt" || { rig_stop; continue; }
+	printf 'hello\n' >"$RIG_SHARE_DIR/hello"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/hello"
+
+	# Idle: the next access finds the mount working again.
+	cat "$mnt/hello" >/dev/null
+	reset
+	check "$config: idle reset is logged" logged 1 "connection to $RIG_ADDR lost"
+	check "$config: idle reset: reconnected by itself" logged 1 "restored after"
+	check "$config: idle reset: the share reads again" bash -c "[ \"\$(cat '$mnt/hello')\" = hello ]"
+
+	# An open file survives: its handle is reclaimed (durable) or
+	# opened again, and the same descriptor reads on.
+	exec 7<"$mnt/hello"
+	reset
+	check "$config: open file: reconnected" logged 2 "restored after"
+	check "$config: open file: the descriptor still reads" bash -c "[ \"\$(cat <&7)\" = hello ]"
+	check "$config: open file: counted as reclaimed or reopened" \
+		bash -c "grep 'restored after' '$work/daemon.log' | tail -1 | grep -qE '[1-9][0-9]* open files? reclaimed|[1-9][0-9]* reopened'"
+	exec 7<&-
+
+	if [ "$config" = default ]; then
+		# A large read and a large write with fsync, each with the
+		# connection reset under it twice: every byte right.
+		head -c "${MB}M" /dev/urandom >"$work/big"
+		cp "$work/big" "$RIG_SHARE_DIR/big"
+		chown "$RIG_USER" "$RIG_SHARE_DIR/big"
+		want=$(sha256sum <"$work/big")
+		(sha256sum <"$mnt/big" >"$work/read.sum") &
+		reader=$!
+		sleep 0.5; reset; sleep 1; reset
+		wait "$reader" && rc=0 || rc=$?
+		check "$config: read under resets succeeds" test "$rc" = 0
+		check "$config: read under resets: every byte right" test "$(cat "$work/read.sum")" = "$want"
+
+		(dd if="$work/big" of="$mnt/big.copy" bs=1M conv=fsync status=none) &
+		writer=$!
+		sleep 0.5; reset; sleep 1; reset
+		wait "$writer" && rc=0 || rc=$?
+		check "$config: write+fsync under resets succeeds" test "$rc" = 0
+		check "$config: write under resets: the server holds every byte" \
+			same_file "$work/big" "$RIG_SHARE_DIR/big.copy"
+		rm -f "$work/big" "$RIG_SHARE_DIR/big" "$RIG_SHARE_DIR/big.copy"
+
+		# A file written through one descriptor across a reset: the
+		# writes go on through it and end up on the server in order.
+		exec 8>"$mnt/log.txt"
+		for i in $(seq 1 20); do
+			echo "line $i" >&8
+			[ "$i" = 10 ] && reset
+		done
+		exec 8>&-
+		check "$config: a descriptor writing across a reset keeps writing" \
+			bash -c "seq 1 20 | sed 's/^/line /' | cmp -s - '$RIG_SHARE_DIR/log.txt'"
+
+		# fsx while the connection is reset every two seconds.
+		(for i in $(seq 1 10); do sleep 2; reset; done) &
+		resetter=$!
+		at_exit "kill $resetter 2>/dev/null"
+		check "$config: fsx under resets" \
+			python3 "$top_srcdir/tests/integration/fsx.py" "$mnt/fsx.dat" --ops "${FSX_OPS:-1500}"
+		kill "$resetter" 2>/dev/null; wait "$resetter" 2>/dev/null || true
+
+		# A server that stops answering (no RST: as a silent link cut),
+		# soft mount: a new request fails with "Host is down" after the
+		# timeout (5 s, then the ECHO that confirms, then 5 s waiting for
+		# the reconnect), and works again soon after the server is back.
+		server STOP
+		start=$(date +%s)
+		out=$(stat "$mnt/nosuchfile" 2>&1) && rc=0 || rc=$?
+		took=$(( $(date +%s) - start ))
+		check "$config: soft: a request fails while the server is gone" test "$rc" != 0
+		check "$config: soft: ... with 'Host is down'" grep -q "Host is down" <<<"$out"
+		echo "# soft mount: the failing request took ${took} s"
+		check "$config: soft: the silent server is noticed" logged 1 "keepalive ECHO"
+		server CONT
+		check "$config: soft: working again after the server is back" \
+			until_ok 30 cat "$mnt/hello"
+	fi
+	check "$config: unmount leaves no process" umount_rig "$mnt" "$MOUNT_PID"
+	rig_stop
+done
+
+# Hard mount: a writer waits for a server that stopped answering, and
+# completes once it answers again; unmount still works while it is gone.
+rig_start default
+if check "hard: mount" mount_fg "$mnt" "hard,echo_interval=2,timeout=3"; then
+	head -c 4M /dev/urandom >"$work/data"
+	echo warm >"$mnt/warm"
+	server STOP
+	(dd if="$work/data" of="$mnt/hard.dat" bs=1M conv=fsync status=none) &
+	writer=$!
+	sleep 12
+	check "hard: the writer is still waiting" alive "$writer"
+	server CONT
+	wait "$writer" && rc=0 || rc=$?
+	check "hard: the writer completes once the server is back" test "$rc" = 0
+	check "hard: the server holds every byte" same_file "$work/data" "$RIG_SHARE_DIR/hard.dat"
+	server STOP
+	sleep 1
+	check "hard: unmount works while the server is gone" umount_rig "$mnt" "$MOUNT_PID"
+	server CONT
+fi
+rig_stop
+done_testing
