@@ -26,6 +26,10 @@ struct listing {
 	client_dir_fn fn;
 	void *arg;
 	int stop;			/* what fn returned, if non-zero */
+	/* A listing started again after a reconnect skips what it has
+	 * handed out already (the server lists a directory in the same
+	 * order each time unless it changes in between). */
+	unsigned long emitted, skip;
 };
 
 /* Hand every entry of one output buffer to the callback. */
@@ -59,6 +63,12 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 		if (strcmp(name, ".") && strcmp(name, ".."))
 			attrcache_put(l->c->cache, full, &st);
 		free(full);
+		if (l->skip) {
+			l->skip--;
+			free(name);
+			continue;
+		}
+		l->emitted++;
 		l->stop = l->fn(l->arg, name, &st);
 		free(name);
 		if (l->stop)
@@ -94,23 +104,22 @@ static int take_response(struct listing *l, const struct conn_msg *m)
 	return l->stop ? 0 : 1;
 }
 
-int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
+/* One listing from the start.  -EAGAIN when the connection was replaced
+ * between two buffers: the directory handle is gone with it. */
+static int list_once(struct listing *l, const char *sp)
 {
-	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
-	uint32_t outlen = session_max_transact(c->s) < DIR_BUFFER ? session_max_transact(c->s) : DIR_BUFFER;
+	struct client *c = l->c;
+	uint32_t outlen = session_max_transact(c->s) < DIR_BUFFER ? session_max_transact(c->s) :
+		DIR_BUFFER;
 	struct create_rsp cr;
 	struct chain ch;
-	char *sp;
+	uint64_t gen;
 	int ret, more;
 
-	ret = smb_path(c, path, &sp);
-	if (ret)
-		return ret;
 	/* Round 1: open the directory and read the first buffer. */
 	chain_init(&ch, c);
 	ret = chain_create(&ch, sp, FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN,
 			   FILE_DIRECTORY_FILE, 0);
-	free(sp);
 	if (!ret)
 		ret = chain_query_dir(&ch, smb2_fid_related, SMB2_RESTART_SCANS, outlen);
 	if (!ret)
@@ -123,23 +132,55 @@ int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *a
 		chain_free(&ch);
 		return ret;
 	}
-	more = take_response(&l, &ch.rsp[1]);
+	gen = ch.gen;
+	more = take_response(l, &ch.rsp[1]);
 	chain_free(&ch);
 
 	/* Then one QUERY_DIRECTORY per buffer until the server has no more. */
 	while (more > 0) {
+		if (session_channel_gen(c->s) != gen)
+			return -EAGAIN;	/* the handle went with the old connection */
 		chain_init(&ch, c);
+		ch.no_resend = true;
 		ret = chain_query_dir(&ch, cr.fid, 0, outlen);
 		if (!ret)
 			ret = chain_send(&ch);
-		more = ret ? ret : take_response(&l, &ch.rsp[0]);
+		if ((ret == 0 && ch.gen != gen) || ret == -EIO) {
+			chain_free(&ch);
+			if (ret == 0 || session_channel_gen(c->s) != gen)
+				return -EAGAIN;
+			return ret;
+		}
+		more = ret ? ret : take_response(l, &ch.rsp[0]);
 		chain_free(&ch);
 	}
 
 	chain_init(&ch, c);
+	ch.no_resend = true;
 	chain_next(&ch, SMB2_CLOSE, 0);
 	if (pdu_close_enc(&ch.w, cr.fid, 0) == 0)
 		(void)chain_send(&ch);
 	chain_free(&ch);
 	return more < 0 ? more : 0;
+}
+
+int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
+{
+	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
+	char *sp;
+	int ret, tries;
+
+	ret = smb_path(c, path, &sp);
+	if (ret)
+		return ret;
+	for (tries = 0; tries < 3; tries++) {
+		ret = list_once(&l, sp);
+		if (ret != -EAGAIN)
+			break;
+		log_info("listing %s again from the start after a reconnect", path);
+		l.skip = l.emitted;
+		l.emitted = 0;
+	}
+	free(sp);
+	return ret == -EAGAIN ? -EIO : ret;
 }

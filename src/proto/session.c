@@ -797,6 +797,16 @@ int session_channel(struct session *s, struct channel *ch, session_abort_fn abor
 	return ret;
 }
 
+uint64_t session_channel_gen(struct session *s)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&s->lock);
+	gen = s->conn ? s->chan_gen : 0;
+	pthread_mutex_unlock(&s->lock);
+	return gen;
+}
+
 void session_channel_put(struct channel *ch)
 {
 	if (ch->conn)

@@ -152,6 +152,8 @@ struct channel {
 int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,
 		    void *abort_arg);
 void session_channel_put(struct channel *ch);
+/* The current channel's generation (0 while down). */
+uint64_t session_channel_gen(struct session *s);
 
 /* What tells requests waiting for a reconnect to give up (unmount,
  * interrupt); NULL: nothing but the timeout. */
