@@ -156,6 +156,47 @@ for config in ${RECONNECT_CONFIGS:-default signing encrypt}; do
 	rig_stop
 done
 
+# Durable handles on the wire: through a proxy that records every frame,
+# a file open across a reset is reclaimed with a DH2C create context on
+# the new connection, and the server grants it (not a reopen by name).
+rig_start default
+mkdir -p "$work/dump"
+proxy_start pass --dump "$work/dump"
+saved_port=$RIG_PORT
+RIG_PORT=$PROXY_PORT
+if check "durable: mount through the proxy" mount_fg "$mnt" "echo_interval=2,timeout=5"; then
+	printf 'kept\n' >"$RIG_SHARE_DIR/kept"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/kept"
+	exec 7<"$mnt/kept"
+	reset
+	check "durable: reconnected" logged 1 "restored after"
+	check "durable: the log counts it reclaimed" \
+		bash -c "grep 'restored after' '$work/daemon.log' | grep -q ': 1 open file reclaimed, 0 reopened'"
+	check "durable: the descriptor still reads" bash -c "[ \"\$(cat <&7)\" = kept ]"
+	exec 7<&-
+	check "durable: a DH2C CREATE on the new connection succeeded" python3 -c '
+import glob, os, struct, sys
+frames = {}
+for f in glob.glob(os.path.join(sys.argv[1], "*.bin")):
+    conn, n, side = os.path.basename(f)[:-4].split("-")
+    frames.setdefault(int(conn), []).append((int(n), side, open(f, "rb").read()))
+ok = False
+for conn, fs in frames.items():
+    if conn < 2:
+        continue
+    asked = {struct.unpack_from("<Q", d, 24)[0] for n, side, d in fs
+             if side == "c" and struct.unpack_from("<H", d, 12)[0] == 5 and b"DH2C" in d}
+    for n, side, d in fs:
+        if side == "s" and struct.unpack_from("<Q", d, 24)[0] in asked and \
+           struct.unpack_from("<I", d, 8)[0] == 0:
+            ok = True
+sys.exit(0 if ok else 1)' "$work/dump"
+	check "durable: unmount leaves no process" umount_rig "$mnt" "$MOUNT_PID"
+fi
+RIG_PORT=$saved_port
+proxy_stop
+rig_stop
+
 # Hard mount: a writer waits for a server that stopped answering, and
 # completes once it answers again; unmount still works while it is gone.
 rig_start default
