@@ -85,10 +85,38 @@ echo from-alice >"$mnt/owner-check"
 check "krb5 mount: files are created as the domain user on the server" \
 	test "$(stat -c %u "$AD_SHARE_DIR/owner-check")" -ge 3000000
 rm -f "$mnt/owner-check"
+# Reconnect: the connection reset under the mount; it logs on again with
+# a ticket from the cache, and an open descriptor reads on.
+# krb5_reset_check NAME: the current mount survives ss -K.
+krb5_reset_check() {
+	echo "kept across reconnects" >"$mnt/kept"
+	exec 7<"$mnt/kept"
+	check "$1: the mount's connection to the DC was reset" \
+		bash -c "ss -HK dst '$AD_ADDR' dport = 445 2>/dev/null | grep -q ."
+	check "$1: after a reset, file operations work again" file_ops_soon "$mnt"
+	check "$1: after a reset, an open descriptor still reads" \
+		bash -c "[ \"\$(cat <&7)\" = 'kept across reconnects' ]"
+	exec 7<&-
+	rm -f "$mnt/kept"
+}
+# file_ops_soon DIR: file_ops succeeds within 20 s (the reconnect).
+file_ops_soon() {
+	local i
+	for i in $(seq 1 40); do
+		[ -e "$1/kept" ] && file_ops_but_kept "$1" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+file_ops_but_kept() {
+	rm -rf "$1/sub"; mkdir "$1/sub" && file_ops "$1/sub" && rmdir "$1/sub"
+}
+krb5_reset_check "krb5"
 umount_rig "$mnt" "$MOUNT_PID"
 
 check "mount with sec=krb5,seal" mount_krb5 "$mnt" sec=krb5,seal
 check "krb5 + seal mount: write, read, stat, rename, mkdir, remove" file_ops "$mnt"
+krb5_reset_check "krb5 + seal"
 umount_rig "$mnt" "$MOUNT_PID"
 
 # --- an ordinary user with their own ticket, in the default cache ---------------------
