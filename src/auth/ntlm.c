@@ -442,6 +442,7 @@ int ntlm_authenticate(struct ntlm_ctx *c, const struct ntlm_creds *cr,
 {
 	uint8_t nt_hash[16], ntowf[16], proof[16], base_key[16], enc_key[16], lm[24], mic[16];
 	uint8_t cc[8];
+	const uint8_t *hash;
 	struct challenge ch;
 	struct wr temp;
 	size_t start = out->len;
@@ -508,9 +509,15 @@ int ntlm_authenticate(struct ntlm_ctx *c, const struct ntlm_creds *cr,
 	if (ch.has_timestamp)
 		now = ch.timestamp;
 
-	ret = ntlm_nt_hash(cr->password ? cr->password : "", nt_hash);
+	/* A kept hash is used where it is, not copied to the stack. */
+	hash = cr->nt_hash;
+	ret = 0;
+	if (!hash) {
+		ret = ntlm_nt_hash(cr->password ? cr->password : "", nt_hash);
+		hash = nt_hash;
+	}
 	if (!ret)
-		ret = ntlm_ntowfv2(nt_hash, cr->user ? cr->user : "", cr->domain ? cr->domain : "",
+		ret = ntlm_ntowfv2(hash, cr->user ? cr->user : "", cr->domain ? cr->domain : "",
 				   ntowf);
 	if (ret)
 		goto out;
