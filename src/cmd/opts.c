@@ -532,35 +532,66 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
 	return ret;
 }
 
+/* Overwrite the value of every NAME= in the environment where it lies,
+ * then take NAME out.  environ's strings are, unless setenv replaced
+ * them, the block the kernel copied in at exec, which is what
+ * /proc/PID/environ shows to the user's other processes (and root) for
+ * as long as the process runs; unsetenv alone only drops the pointer.
+ * Every NAME= is wiped: an execve may pass one twice. */
+static void scrub_env(const char *name)
+{
+	size_t n = strlen(name);
+	char **e;
+
+	for (e = environ; e && *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			OPENSSL_cleanse(*e + n + 1, strlen(*e + n + 1));
+	unsetenv(name);
+}
+
 void opts_from_env(struct options *o)
 {
 	const char *u = getenv("USER"), *p = getenv("PASSWD");
 
 	if (!o->user && u && *u)
 		set_str(&o->user, u, strlen(u));
-	if (!o->password_given && p) {
-		set_secret(&o->password, p, strlen(p));
+	if (!o->password_given && p && set_secret(&o->password, p, strlen(p)) == 0)
 		o->password_given = true;
+	scrub_env("PASSWD");
+}
+
+/* Overwrite the password= / pass= values in one -o list, split as
+ * opts_parse splits it. */
+static void scrub_optlist(char *p)
+{
+	size_t n, kl;
+	char *eq;
+
+	while (*p) {
+		n = strcspn(p, ",");
+		eq = memchr(p, '=', n);
+		kl = eq ? (size_t)(eq - p) : 0;
+		if (eq && (key_is(p, kl, "password") || key_is(p, kl, "pass")))
+			memset(eq + 1, '*', n - kl - 1);
+		p += n;
+		if (*p == ',')
+			p++;
 	}
 }
 
 void opts_scrub_argv(int argc, char **argv)
 {
-	char *p, *end;
 	int i;
 
+	/* As main reads them: "-oLIST", or "-o" with the list next.  Other
+	 * arguments are left alone, even a mount point named password=x. */
 	for (i = 1; i < argc; i++) {
-		for (p = argv[i]; (p = strstr(p, "pass")); p++) {
-			/* "password=" or "pass=", at the start of an option */
-			if (p != argv[i] && p[-1] != ',')
-				continue;
-			end = strchr(p, '=');
-			if (!end || (end - p != 4 && end - p != 8) ||
-			    (end - p == 8 && strncmp(p, "password", 8)))
-				continue;
-			for (end++; *end && *end != ','; end++)
-				*end = '*';
-		}
+		if (strncmp(argv[i], "-o", 2) != 0)
+			continue;
+		if (argv[i][2])
+			scrub_optlist(argv[i] + 2);
+		else if (i + 1 < argc)
+			scrub_optlist(argv[++i]);
 	}
 }
 

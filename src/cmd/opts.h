@@ -61,11 +61,15 @@ int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN]);
  * that group or others may read is refused. */
 int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN]);
 
-/* Take USER / PASSWD from the environment where nothing was given. */
+/* Take USER / PASSWD from the environment where nothing was given.
+ * Then PASSWD, used or not, leaves the environment: its value is
+ * overwritten where it lies, since /proc/PID/environ shows the block
+ * the process started with, whatever unsetenv takes out of environ. */
 void opts_from_env(struct options *o);
 
-/* Overwrite password= values in argv, so that /proc/PID/cmdline of the
- * running daemon shows no secret. */
+/* Overwrite the password= / pass= values of the -o lists in argv ("-o
+ * LIST" and "-oLIST", read as main reads them), so that
+ * /proc/PID/cmdline of the running daemon shows no secret. */
 void opts_scrub_argv(int argc, char **argv);
 
 /* The session options these translate to (pointers into o). */

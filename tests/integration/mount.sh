@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mounting as people do: mount -t fuse.smbfuse, an fstab line, an
 # ordinary user through fusermount3, credentials from a file and from
-# PASSWD; no password in /proc/PID/cmdline; and every error a user can
-# act on, checked by message and exit status.
+# PASSWD; no password in /proc/PID/cmdline, /proc/PID/environ or the
+# mount table; and every error a user can act on, checked by message and
+# exit status.
 . "$(dirname "$0")/lib.sh"
 need_root "starts smbd, mounts, adds a test user"
 need_cmd smbd fusermount3 mount runuser
@@ -69,17 +70,62 @@ check "mount --fstab with _netdev, nofail, x-systemd.*" mount -T "$work/fstab" "
 check "fstab mount: files readable" reads_hello "$mnt"
 check "fstab mount: unmount" unmounted "$mnt" "$(dpid "$mnt")"
 
-# --- credentials ------------------------------------------------------------------
-check "PASSWD from the environment" env PASSWD="$RIG_PASSWORD" "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
-	-o "port=$RIG_PORT,username=$RIG_USER"
-check "PASSWD mount: files readable" reads_hello "$mnt"
-check "PASSWD mount: unmount" unmounted "$mnt" "$(dpid "$mnt")"
+# --- credentials, and what the running daemon lets others see ------------------------
+# hides PID FILE [TEXT]: /proc/PID/FILE (cmdline, environ) can be read and
+# does not contain TEXT (default: the password).
+hides() {
+	local text=${3:-$RIG_PASSWORD}
+	[ -n "$1" ] && [ -r "/proc/$1/$2" ] || { echo "  no daemon to look at"; return 1; }
+	! tr '\0' '\n' <"/proc/$1/$2" | grep -qF -- "$text" ||
+		{ echo "  /proc/$1/$2 shows it: $(tr '\0' '\n' <"/proc/$1/$2" | grep -F -- "$text")"; return 1; }
+}
+# mtab_hides_password: nor does the mount table (fsname= and the options
+# libfuse was given).
+mtab_hides_password() { ! grep -qF -- "$RIG_PASSWORD" /proc/self/mountinfo; }
 
-"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
+check "PASSWD from the environment: mounts" env PASSWD="$RIG_PASSWORD" "$SMBFUSE" \
+	"//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER"
 pid=$(dpid "$mnt")
-check "password= mount works" reads_hello "$mnt"
-check "/proc/PID/cmdline shows no password" bash -c "[ -n '$pid' ] && ! tr '\\0' ' ' </proc/${pid:-0}/cmdline | grep -qF -- '$RIG_PASSWORD'"
-check "password= mount: unmount" unmounted "$mnt" "$pid"
+at_exit "umount_rig '$mnt' '$pid'"
+check "PASSWD mount: files readable" reads_hello "$mnt"
+# (the daemon's other variables are still there: the file was read)
+check "PASSWD mount: /proc/PID/environ readable" grep -qz '^PATH=' "/proc/${pid:-0}/environ"
+check "PASSWD mount: /proc/PID/environ shows no password" hides "$pid" environ
+check "PASSWD mount: unmount" unmounted "$mnt" "$pid"
+
+# A PASSWD that password= left unused is taken out all the same.
+decoy="Decoy-$RANDOM$RANDOM"
+check "unused PASSWD: mounts with password=" env PASSWD="$decoy" "$SMBFUSE" \
+	"//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
+pid=$(dpid "$mnt")
+at_exit "umount_rig '$mnt' '$pid'"
+check "unused PASSWD: files readable" reads_hello "$mnt"
+check "unused PASSWD: not in /proc/PID/environ" hides "$pid" environ "$decoy"
+check "unused PASSWD: unmount" unmounted "$mnt" "$pid"
+
+# cmdline_case NAME ARGS...: mount with these arguments after SOURCE and
+# MNT; the password they carry must show neither in /proc/PID/cmdline
+# nor in the mount table.
+cmdline_case() {
+	local name=$1 pid
+	shift
+	if ! "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" "$@"; then
+		check "$name: mounts" false
+		return
+	fi
+	pid=$(dpid "$mnt")
+	at_exit "umount_rig '$mnt' '$pid'"
+	check "$name: files readable" reads_hello "$mnt"
+	check "$name: /proc/PID/cmdline shows no password" hides "$pid" cmdline
+	check "$name: the mount table shows no password" mtab_hides_password
+	check "$name: unmount" unmounted "$mnt" "$pid"
+}
+cmdline_case "-o ...,password=" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
+cmdline_case "-o password=" -o "password=$RIG_PASSWORD" -o "port=$RIG_PORT,username=$RIG_USER"
+cmdline_case "-opassword= (glued)" "-opassword=$RIG_PASSWORD" -o "port=$RIG_PORT,username=$RIG_USER"
+cmdline_case "-oport=...,password= (glued)" "-oport=$RIG_PORT,password=$RIG_PASSWORD,username=$RIG_USER"
+cmdline_case "-o user=,password=" -o "user=$RIG_USER,password=$RIG_PASSWORD,port=$RIG_PORT"
+cmdline_case "-o pass=" -o "port=$RIG_PORT,user=$RIG_USER,pass=$RIG_PASSWORD"
 
 cp "$RIG_CREDENTIALS" "$work/open.cred"
 chmod 0644 "$work/open.cred"
