@@ -51,7 +51,7 @@ static void usage(FILE *f)
 static int prompt_password(struct options *o)
 {
 	struct termios old, quiet;
-	char buf[512];
+	char buf[512], ttybuf[512];
 	FILE *tty;
 	size_t n;
 	int ret = -ENOTTY;
@@ -59,6 +59,8 @@ static int prompt_password(struct options *o)
 	tty = fopen("/dev/tty", "r+");
 	if (!tty)
 		return ret;
+	/* What is typed passes through stdio's buffer: one that is wiped. */
+	setvbuf(tty, ttybuf, _IOFBF, sizeof(ttybuf));
 	fprintf(tty, "Password for %s@//%s/%s: ", o->user ? o->user : "", o->host, o->share);
 	fflush(tty);
 	if (tcgetattr(fileno(tty), &old) == 0) {
@@ -69,15 +71,13 @@ static int prompt_password(struct options *o)
 	if (fgets(buf, sizeof(buf), tty)) {
 		n = strcspn(buf, "\r\n");
 		buf[n] = '\0';
-		free(o->password);
-		o->password = strdup(buf);
-		o->password_given = o->password != NULL;
-		ret = o->password ? 0 : -ENOMEM;
+		ret = opts_set_password(o, buf, n);
 	}
 	tcsetattr(fileno(tty), TCSAFLUSH, &old);
 	fputc('\n', tty);
 	fclose(tty);
 	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(ttybuf, sizeof(ttybuf));
 	return ret;
 }
 

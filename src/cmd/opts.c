@@ -476,7 +476,7 @@ int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN])
 
 int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN])
 {
-	char line[1024];
+	char line[1024], filebuf[4096];
 	struct stat st;
 	size_t n;
 	FILE *f;
@@ -499,6 +499,9 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
 		close(fd);
 		return fail(err, -ENOMEM, "out of memory");
 	}
+	/* stdio's own buffer would be freed with the file's contents, the
+	 * password among them, still in it: read through one that is wiped. */
+	setvbuf(f, filebuf, _IOFBF, sizeof(filebuf));
 	while (fgets(line, sizeof(line), f)) {
 		char *k = line, *v;
 
@@ -529,6 +532,7 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
 	}
 	OPENSSL_cleanse(line, sizeof(line));
 	fclose(f);
+	OPENSSL_cleanse(filebuf, sizeof(filebuf));
 	return ret;
 }
 
@@ -558,6 +562,15 @@ void opts_from_env(struct options *o)
 	if (!o->password_given && p && set_secret(&o->password, p, strlen(p)) == 0)
 		o->password_given = true;
 	scrub_env("PASSWD");
+}
+
+int opts_set_password(struct options *o, const char *pw, size_t n)
+{
+	int ret = set_secret(&o->password, pw, n);
+
+	if (!ret)
+		o->password_given = true;
+	return ret;
 }
 
 /* Overwrite the password= / pass= values in one -o list, split as

@@ -67,6 +67,9 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
  * the process started with, whatever unsetenv takes out of environ. */
 void opts_from_env(struct options *o);
 
+/* The password typed at a prompt (n bytes at pw). */
+int opts_set_password(struct options *o, const char *pw, size_t n);
+
 /* Overwrite the password= / pass= values of the -o lists in argv ("-o
  * LIST" and "-oLIST", read as main reads them), so that
  * /proc/PID/cmdline of the running daemon shows no secret. */
