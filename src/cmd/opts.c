@@ -17,7 +17,9 @@
 
 #include <openssl/crypto.h>
 
+#include "ntlm.h"
 #include "opts.h"
+#include "secret.h"
 #include "smb2.h"
 
 static int fail(char *err, int ret, const char *fmt, ...)
@@ -67,6 +69,7 @@ void opts_free(struct options *o)
 	free(o->spn);
 	free(o->krb5_ccache);
 	wipe_free(o->password);
+	secret_free(o->nt_hash);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -606,6 +609,43 @@ void opts_scrub_argv(int argc, char **argv)
 		else if (i + 1 < argc)
 			scrub_optlist(argv[++i]);
 	}
+}
+
+int opts_keep_nt_hash(struct options *o, char err[OPTS_ERRLEN])
+{
+	struct secret *h;
+	int ret;
+
+	if (o->sec != SEC_NTLMSSP) {
+		/* Kerberos logs on with a ticket, guest with nothing. */
+		opts_forget_password(o);
+		return 0;
+	}
+	h = secret_new(NTLM_KEY_SIZE);
+	if (!h) {
+		ret = -errno;
+		return fail(err, ret, "cannot keep the credentials: %s", strerror(-ret));
+	}
+	/* Straight into the secret: no copy of the hash anywhere else. */
+	ret = ntlm_nt_hash(o->password ? o->password : "", secret_data(h));
+	if (ret) {
+		secret_free(h);
+		if (ret == -EILSEQ)
+			return fail(err, ret, "the password is not valid UTF-8");
+		if (ret == -ENOTSUP)
+			return fail(err, ret, "NTLM needs MD4 and RC4 from OpenSSL's legacy provider, "
+				    "which is not installed (Debian: it ships in libssl3)");
+		return fail(err, ret, "cannot compute the password's NT hash");
+	}
+	secret_free(o->nt_hash);
+	o->nt_hash = h;
+	return 0;
+}
+
+void opts_forget_password(struct options *o)
+{
+	if (o->password)
+		OPENSSL_cleanse(o->password, strlen(o->password));
 }
 
 void opts_to_session(const struct options *o, struct session_opts *so)
