@@ -99,9 +99,11 @@ static bool has_flag(const struct region *r, const char *flag)
 	return strstr(r->flags, want) != NULL;
 }
 
-/* Whether this process may lock a page, and whether the kernel knows
+/* Whether mlock locks a page here, and whether the kernel knows
  * MADV_WIPEONFORK: tried on a page of the test's own, so the checks
- * below expect only what the kernel and the limits allow. */
+ * below expect only what the kernel and the limits allow.  "Locks" is
+ * what smaps says, not what mlock returned: AddressSanitizer replaces
+ * mlock with one that does nothing and returns 0. */
 static bool can_mlock, can_wipeonfork;
 
 static void probe_kernel(void)
@@ -112,13 +114,17 @@ static void probe_kernel(void)
 
 	if (p == MAP_FAILED)
 		return;
-	can_mlock = mlock(p, (size_t)page) == 0;
+	if (mlock(p, (size_t)page) == 0) {
+		struct region r = region_of(p);
+
+		can_mlock = has_flag(&r, "lo");
+	}
 #ifdef MADV_WIPEONFORK
 	can_wipeonfork = madvise(p, (size_t)page, MADV_WIPEONFORK) == 0;
 #endif
 	munmap(p, (size_t)page);
 	fprintf(stderr, "mlock %s, MADV_WIPEONFORK %s here\n",
-		can_mlock ? "allowed" : "refused", can_wipeonfork ? "known" : "unknown");
+		can_mlock ? "locks" : "refused or does nothing", can_wipeonfork ? "known" : "unknown");
 }
 
 /* --- the tests ------------------------------------------------------------ */
@@ -212,7 +218,8 @@ static void test_fork(void)
 
 /* A process that may lock nothing (RLIMIT_MEMLOCK 0, and for root no
  * CAP_IPC_LOCK either: it becomes nobody) still gets working secrets,
- * not locked, still not dumped, and the debug log says so once. */
+ * not locked, still not dumped, and the debug log says so once (where
+ * mlock can fail at all: see can_mlock). */
 static void test_no_lock_allowed(void)
 {
 	struct rlimit none = { 0, 0 };
@@ -261,13 +268,15 @@ static void test_no_lock_allowed(void)
 		waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status));
 	CHECK_INT(WEXITSTATUS(status), 0);
-	{
+	if (can_mlock) {
 		const char *first = strstr(out, "cannot lock a secret's memory");
 
 		CHECK(first != NULL);
 		CHECK(first && !strstr(first + 1, "cannot lock a secret's memory"));
+	} else {
+		fprintf(stderr, "skipped: the log check (mlock does not lock here)\n");
 	}
-	if (WEXITSTATUS(status) || !strstr(out, "cannot lock"))
+	if (WEXITSTATUS(status) || (can_mlock && !strstr(out, "cannot lock")))
 		fprintf(stderr, "the child said: %s\n", out);
 }
 
