@@ -119,6 +119,13 @@ int ntlm_nt_hash(const char *password, uint8_t out[16])
 	if (!ntlm_available())
 		return -ENOTSUP;
 	wr_init(&w);
+	/* Room for all of it at once (UTF-16 takes at most twice the bytes
+	 * of UTF-8): growing by realloc would free copies of the password
+	 * that nothing wipes. */
+	if (!wr_reserve(&w, 2 * strlen(password) + 2)) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (utf16_put(&w, password, strlen(password)) < 0) {
 		ret = -EILSEQ;
 		goto out;

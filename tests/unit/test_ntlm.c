@@ -36,6 +36,25 @@ static void test_nlmp(void)
 
 	CHECK_INT(ntlm_nt_hash("Password", hash), 0);
 	check_vec(hash, "nlmp.nt_hash", 16);
+	/* Longer than the writer's first buffer (256 bytes of UTF-16):
+	 * 150 'x' and 100 U+00E9, hashed by openssl dgst -md4 over the
+	 * UTF-16LE. */
+	{
+		static const uint8_t want[16] = {
+			0x83, 0x25, 0xfe, 0x52, 0xbb, 0x7c, 0x12, 0x20,
+			0x65, 0xdf, 0xca, 0x9a, 0x55, 0xbb, 0x20, 0x82,
+		};
+		uint8_t got[16];
+		char pw[151 + 200];
+		size_t i;
+
+		memset(pw, 'x', 150);
+		for (i = 0; i < 100; i++)
+			memcpy(pw + 150 + 2 * i, "\xc3\xa9", 2);
+		pw[350] = '\0';
+		CHECK_INT(ntlm_nt_hash(pw, got), 0);
+		CHECK_MEM(got, want, 16);
+	}
 	CHECK_INT(ntlm_ntowfv2(hash, "User", "Domain", ntowf), 0);
 	check_vec(ntowf, "nlmp.v2.ntowfv2", 16);
 	/* User names are upper-cased, domains are not. */
