@@ -119,6 +119,13 @@ int ntlm_nt_hash(const char *password, uint8_t out[16])
 	if (!ntlm_available())
 		return -ENOTSUP;
 	wr_init(&w);
+	/* Room for all of it at once (UTF-16 takes at most twice the bytes
+	 * of UTF-8): growing by realloc would free copies of the password
+	 * that nothing wipes. */
+	if (!wr_reserve(&w, 2 * strlen(password) + 2)) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (utf16_put(&w, password, strlen(password)) < 0) {
 		ret = -EILSEQ;
 		goto out;
@@ -442,6 +449,7 @@ int ntlm_authenticate(struct ntlm_ctx *c, const struct ntlm_creds *cr,
 {
 	uint8_t nt_hash[16], ntowf[16], proof[16], base_key[16], enc_key[16], lm[24], mic[16];
 	uint8_t cc[8];
+	const uint8_t *hash;
 	struct challenge ch;
 	struct wr temp;
 	size_t start = out->len;
@@ -508,9 +516,15 @@ int ntlm_authenticate(struct ntlm_ctx *c, const struct ntlm_creds *cr,
 	if (ch.has_timestamp)
 		now = ch.timestamp;
 
-	ret = ntlm_nt_hash(cr->password ? cr->password : "", nt_hash);
+	/* A kept hash is used where it is, not copied to the stack. */
+	hash = cr->nt_hash;
+	ret = 0;
+	if (!hash) {
+		ret = ntlm_nt_hash(cr->password ? cr->password : "", nt_hash);
+		hash = nt_hash;
+	}
 	if (!ret)
-		ret = ntlm_ntowfv2(nt_hash, cr->user ? cr->user : "", cr->domain ? cr->domain : "",
+		ret = ntlm_ntowfv2(hash, cr->user ? cr->user : "", cr->domain ? cr->domain : "",
 				   ntowf);
 	if (ret)
 		goto out;

@@ -41,7 +41,11 @@ struct wr;
 struct ntlm_creds {
 	const char *user;		/* UTF-8; NULL or "" with anonymous */
 	const char *domain;		/* UTF-8; may be "" */
-	const char *password;		/* UTF-8 */
+	const char *password;		/* UTF-8; not read when nt_hash is set */
+	/* The NT hash (ntlm_nt_hash of the password), all NTLMv2 needs of
+	 * it: what a long-lived session keeps instead of the password.
+	 * NULL: computed from password. */
+	const uint8_t *nt_hash;		/* 16 bytes */
 	const char *workstation;	/* UTF-8; may be NULL */
 	const char *target_spn;		/* e.g. "cifs/server"; may be NULL */
 	bool anonymous;

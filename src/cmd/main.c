@@ -51,7 +51,7 @@ static void usage(FILE *f)
 static int prompt_password(struct options *o)
 {
 	struct termios old, quiet;
-	char buf[512];
+	char buf[512], ttybuf[512];
 	FILE *tty;
 	size_t n;
 	int ret = -ENOTTY;
@@ -59,6 +59,8 @@ static int prompt_password(struct options *o)
 	tty = fopen("/dev/tty", "r+");
 	if (!tty)
 		return ret;
+	/* What is typed passes through stdio's buffer: one that is wiped. */
+	setvbuf(tty, ttybuf, _IOFBF, sizeof(ttybuf));
 	fprintf(tty, "Password for %s@//%s/%s: ", o->user ? o->user : "", o->host, o->share);
 	fflush(tty);
 	if (tcgetattr(fileno(tty), &old) == 0) {
@@ -69,15 +71,13 @@ static int prompt_password(struct options *o)
 	if (fgets(buf, sizeof(buf), tty)) {
 		n = strcspn(buf, "\r\n");
 		buf[n] = '\0';
-		free(o->password);
-		o->password = strdup(buf);
-		o->password_given = o->password != NULL;
-		ret = o->password ? 0 : -ENOMEM;
+		ret = opts_set_password(o, buf, n);
 	}
 	tcsetattr(fileno(tty), TCSAFLUSH, &old);
 	fputc('\n', tty);
 	fclose(tty);
 	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(ttybuf, sizeof(ttybuf));
 	return ret;
 }
 
@@ -158,7 +158,7 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	struct fuse_loop_config *loop = NULL;
 	struct fuse *fuse = NULL;
 	struct client *c = NULL;
-	char err[SESSION_ERRLEN], fsopts[1200];
+	char err[SESSION_ERRLEN], oerr[OPTS_ERRLEN], fsopts[1200];
 	int pfd[2] = { -1, -1 }, ret = 1;
 	bool mounted = false;
 	pid_t pid;
@@ -180,6 +180,8 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 			/* The parent: wait for the verdict (EOF means the child
 			 * died, having said why on stderr). */
 			close(pfd[1]);
+			/* The daemon logs on; here the password has no use. */
+			opts_forget_password(o);
 			if (read(pfd[0], &status, 1) != 1)
 				status = 1;
 			if (status != 0)
@@ -190,6 +192,12 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 		setsid();
 	}
 
+	/* Only now, in the process that stays: a secret made before the
+	 * fork would read as zeroes here (MADV_WIPEONFORK). */
+	if (opts_keep_nt_hash(o, oerr) != 0) {
+		log_err("%s", oerr);
+		goto out;
+	}
 	opts_to_session(o, &co.session);
 	co.prefix = o->path;
 	co.attr.uid = o->uid;
@@ -201,9 +209,11 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 		log_err("%s", err);
 		goto out;
 	}
-	/* The password is not needed any more (no reconnect yet). */
-	if (o->password)
-		OPENSSL_cleanse(o->password, strlen(o->password));
+	/* The first logon was made from the password (session_opts has no
+	 * hash yet); from now on o->nt_hash is the only copy kept.  Once the
+	 * session layer logs on from the hash, this moves up to right after
+	 * opts_keep_nt_hash. */
+	opts_forget_password(o);
 
 	cfg.client = c;
 	cfg.actimeo_s = o->actimeo_s;
@@ -217,6 +227,9 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	if (o->wsize && o->wsize < cfg.max_io)
 		cfg.max_io = o->wsize;
 
+	/* libfuse gets arguments of its own, never smbfuse's argv: nothing
+	 * of a password= reaches it (or the mount table, where fsname= and
+	 * these options show). */
 	snprintf(fsopts, sizeof(fsopts), "fsname=//%s/%s,subtype=smbfuse,max_read=%u%s%s%s%s",
 		 o->host, o->share, cfg.max_io, o->allow_other ? ",allow_other" : "",
 		 o->allow_root ? ",allow_root" : "",
@@ -360,10 +373,17 @@ int main(int argc, char **argv)
 		log_err("no password given and none could be read from the terminal");
 		goto out;
 	}
-	if (probe)
+	if (probe) {
+		/* As a mount does (the session still logs on from the
+		 * password, for now). */
+		if (opts_keep_nt_hash(&o, err) != 0) {
+			log_err("%s", err);
+			goto out;
+		}
 		ret = probe_run(&o, stdout) ? 1 : 0;
-	else
+	} else {
 		ret = mount_and_serve(&o, mountpoint);
+	}
 out:
 	opts_free(&o);
 	return ret;

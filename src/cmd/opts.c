@@ -17,7 +17,9 @@
 
 #include <openssl/crypto.h>
 
+#include "ntlm.h"
 #include "opts.h"
+#include "secret.h"
 #include "smb2.h"
 
 static int fail(char *err, int ret, const char *fmt, ...)
@@ -67,6 +69,7 @@ void opts_free(struct options *o)
 	free(o->spn);
 	free(o->krb5_ccache);
 	wipe_free(o->password);
+	secret_free(o->nt_hash);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -482,7 +485,7 @@ int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN])
 
 int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN])
 {
-	char line[1024];
+	char line[1024], filebuf[4096];
 	struct stat st;
 	size_t n;
 	FILE *f;
@@ -505,6 +508,9 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
 		close(fd);
 		return fail(err, -ENOMEM, "out of memory");
 	}
+	/* stdio's own buffer would be freed with the file's contents, the
+	 * password among them, still in it: read through one that is wiped. */
+	setvbuf(f, filebuf, _IOFBF, sizeof(filebuf));
 	while (fgets(line, sizeof(line), f)) {
 		char *k = line, *v;
 
@@ -535,7 +541,25 @@ int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERR
 	}
 	OPENSSL_cleanse(line, sizeof(line));
 	fclose(f);
+	OPENSSL_cleanse(filebuf, sizeof(filebuf));
 	return ret;
+}
+
+/* Overwrite the value of every NAME= in the environment where it lies,
+ * then take NAME out.  environ's strings are, unless setenv replaced
+ * them, the block the kernel copied in at exec, which is what
+ * /proc/PID/environ shows to the user's other processes (and root) for
+ * as long as the process runs; unsetenv alone only drops the pointer.
+ * Every NAME= is wiped: an execve may pass one twice. */
+static void scrub_env(const char *name)
+{
+	size_t n = strlen(name);
+	char **e;
+
+	for (e = environ; e && *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			OPENSSL_cleanse(*e + n + 1, strlen(*e + n + 1));
+	unsetenv(name);
 }
 
 void opts_from_env(struct options *o)
@@ -544,30 +568,90 @@ void opts_from_env(struct options *o)
 
 	if (!o->user && u && *u)
 		set_str(&o->user, u, strlen(u));
-	if (!o->password_given && p) {
-		set_secret(&o->password, p, strlen(p));
+	if (!o->password_given && p && set_secret(&o->password, p, strlen(p)) == 0)
 		o->password_given = true;
+	scrub_env("PASSWD");
+}
+
+int opts_set_password(struct options *o, const char *pw, size_t n)
+{
+	int ret = set_secret(&o->password, pw, n);
+
+	if (!ret)
+		o->password_given = true;
+	return ret;
+}
+
+/* Overwrite the password= / pass= values in one -o list, split as
+ * opts_parse splits it. */
+static void scrub_optlist(char *p)
+{
+	size_t n, kl;
+	char *eq;
+
+	while (*p) {
+		n = strcspn(p, ",");
+		eq = memchr(p, '=', n);
+		kl = eq ? (size_t)(eq - p) : 0;
+		if (eq && (key_is(p, kl, "password") || key_is(p, kl, "pass")))
+			memset(eq + 1, '*', n - kl - 1);
+		p += n;
+		if (*p == ',')
+			p++;
 	}
 }
 
 void opts_scrub_argv(int argc, char **argv)
 {
-	char *p, *end;
 	int i;
 
+	/* As main reads them: "-oLIST", or "-o" with the list next.  Other
+	 * arguments are left alone, even a mount point named password=x. */
 	for (i = 1; i < argc; i++) {
-		for (p = argv[i]; (p = strstr(p, "pass")); p++) {
-			/* "password=" or "pass=", at the start of an option */
-			if (p != argv[i] && p[-1] != ',')
-				continue;
-			end = strchr(p, '=');
-			if (!end || (end - p != 4 && end - p != 8) ||
-			    (end - p == 8 && strncmp(p, "password", 8)))
-				continue;
-			for (end++; *end && *end != ','; end++)
-				*end = '*';
-		}
+		if (strncmp(argv[i], "-o", 2) != 0)
+			continue;
+		if (argv[i][2])
+			scrub_optlist(argv[i] + 2);
+		else if (i + 1 < argc)
+			scrub_optlist(argv[++i]);
 	}
+}
+
+int opts_keep_nt_hash(struct options *o, char err[OPTS_ERRLEN])
+{
+	struct secret *h;
+	int ret;
+
+	if (o->sec != SEC_NTLMSSP) {
+		/* Kerberos logs on with a ticket, guest with nothing. */
+		opts_forget_password(o);
+		return 0;
+	}
+	h = secret_new(NTLM_KEY_SIZE);
+	if (!h) {
+		ret = -errno;
+		return fail(err, ret, "cannot keep the credentials: %s", strerror(-ret));
+	}
+	/* Straight into the secret: no copy of the hash anywhere else. */
+	ret = ntlm_nt_hash(o->password ? o->password : "", secret_data(h));
+	if (ret) {
+		secret_free(h);
+		if (ret == -EILSEQ)
+			return fail(err, ret, "the password is not valid UTF-8");
+		if (ret == -ENOTSUP)
+			return fail(err, ret, "NTLM needs MD4 and RC4 from OpenSSL's legacy provider, "
+				    "which is not installed (Debian: it ships in libssl3)");
+		return fail(err, ret, "cannot compute the password's NT hash");
+	}
+	secret_free(o->nt_hash);
+	o->nt_hash = h;
+	return 0;
+}
+
+void opts_forget_password(struct options *o)
+{
+	if (o->password)
+		OPENSSL_cleanse(o->password, strlen(o->password));
 }
 
 void opts_to_session(const struct options *o, struct session_opts *so)

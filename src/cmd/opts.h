@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "secret.h"
 #include "session.h"
 
 #define OPTS_ERRLEN 512
@@ -21,8 +22,16 @@ struct options {
 	uint16_t port;
 	char *user;
 	char *domain;
-	char *password;			/* wiped by opts_free */
+	/* The password as given, short-lived: it is wiped (in place, so
+	 * that pointers into it read "") by opts_forget_password as soon as
+	 * the first logon no longer needs it, and by opts_free. */
+	char *password;
 	bool password_given;
+	/* sec=ntlmssp: the NT hash of the password (of "" if none was
+	 * given), made by opts_keep_nt_hash.  This is the long-lived copy of
+	 * the credential, what a reconnect logs on with; NULL for sec=krb5
+	 * and sec=none, where nothing is kept. */
+	struct secret *nt_hash;
 	char *spn;			/* sec=krb5: service principal, NULL: cifs@host */
 	char *krb5_ccache;		/* sec=krb5: credential cache, NULL: the default */
 	enum session_sec sec;
@@ -62,12 +71,29 @@ int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN]);
  * that group or others may read is refused. */
 int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN]);
 
-/* Take USER / PASSWD from the environment where nothing was given. */
+/* Take USER / PASSWD from the environment where nothing was given.
+ * Then PASSWD, used or not, leaves the environment: its value is
+ * overwritten where it lies, since /proc/PID/environ shows the block
+ * the process started with, whatever unsetenv takes out of environ. */
 void opts_from_env(struct options *o);
 
-/* Overwrite password= values in argv, so that /proc/PID/cmdline of the
- * running daemon shows no secret. */
+/* The password typed at a prompt (n bytes at pw). */
+int opts_set_password(struct options *o, const char *pw, size_t n);
+
+/* Overwrite the password= / pass= values of the -o lists in argv ("-o
+ * LIST" and "-oLIST", read as main reads them), so that
+ * /proc/PID/cmdline of the running daemon shows no secret. */
 void opts_scrub_argv(int argc, char **argv);
+
+/* sec=ntlmssp: keep the NT hash of the password in o->nt_hash.  Other
+ * mechanisms keep nothing, and the password is forgotten at once.  0,
+ * or -ENOTSUP (no MD4 in OpenSSL), -EILSEQ (not UTF-8), -ENOMEM or what
+ * mmap said, with a message in err.  Call it after any fork: the child of a fork sees a
+ * secret zeroed (secret.h). */
+int opts_keep_nt_hash(struct options *o, char err[OPTS_ERRLEN]);
+
+/* Wipe the password, in place. */
+void opts_forget_password(struct options *o);
 
 /* The session options these translate to (pointers into o). */
 void opts_to_session(const struct options *o, struct session_opts *so);

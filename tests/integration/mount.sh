@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mounting as people do: mount -t fuse.smbfuse, an fstab line, an
 # ordinary user through fusermount3, credentials from a file and from
-# PASSWD; no password in /proc/PID/cmdline; and every error a user can
-# act on, checked by message and exit status.
+# PASSWD; no password in /proc/PID/cmdline, /proc/PID/environ, the mount
+# table or a core dump of the daemon; and every error a user can act on,
+# checked by message and exit status.
 . "$(dirname "$0")/lib.sh"
 need_root "starts smbd, mounts, adds a test user"
 need_cmd smbd fusermount3 mount runuser
@@ -69,17 +70,123 @@ check "mount --fstab with _netdev, nofail, x-systemd.*" mount -T "$work/fstab" "
 check "fstab mount: files readable" reads_hello "$mnt"
 check "fstab mount: unmount" unmounted "$mnt" "$(dpid "$mnt")"
 
-# --- credentials ------------------------------------------------------------------
-check "PASSWD from the environment" env PASSWD="$RIG_PASSWORD" "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
-	-o "port=$RIG_PORT,username=$RIG_USER"
-check "PASSWD mount: files readable" reads_hello "$mnt"
-check "PASSWD mount: unmount" unmounted "$mnt" "$(dpid "$mnt")"
+# --- credentials, and what the running daemon lets others see ------------------------
+# hides PID FILE [TEXT]: /proc/PID/FILE (cmdline, environ) can be read and
+# does not contain TEXT (default: the password).
+hides() {
+	local text=${3:-$RIG_PASSWORD}
+	[ -n "$1" ] && [ -r "/proc/$1/$2" ] || { echo "  no daemon to look at"; return 1; }
+	! tr '\0' '\n' <"/proc/$1/$2" | grep -qF -- "$text" ||
+		{ echo "  /proc/$1/$2 shows it: $(tr '\0' '\n' <"/proc/$1/$2" | grep -F -- "$text")"; return 1; }
+}
+# mtab_hides_password: nor does the mount table (fsname= and the options
+# libfuse was given).
+mtab_hides_password() { ! grep -qF -- "$RIG_PASSWORD" /proc/self/mountinfo; }
 
-"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
+check "PASSWD from the environment: mounts" env PASSWD="$RIG_PASSWORD" "$SMBFUSE" \
+	"//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER"
 pid=$(dpid "$mnt")
-check "password= mount works" reads_hello "$mnt"
-check "/proc/PID/cmdline shows no password" bash -c "[ -n '$pid' ] && ! tr '\\0' ' ' </proc/${pid:-0}/cmdline | grep -qF -- '$RIG_PASSWORD'"
-check "password= mount: unmount" unmounted "$mnt" "$pid"
+at_exit "umount_rig '$mnt' '$pid'"
+check "PASSWD mount: files readable" reads_hello "$mnt"
+# (the daemon's other variables are still there: the file was read)
+check "PASSWD mount: /proc/PID/environ readable" grep -qz '^PATH=' "/proc/${pid:-0}/environ"
+check "PASSWD mount: /proc/PID/environ shows no password" hides "$pid" environ
+check "PASSWD mount: unmount" unmounted "$mnt" "$pid"
+
+# A PASSWD that password= left unused is taken out all the same.
+decoy="Decoy-$RANDOM$RANDOM"
+check "unused PASSWD: mounts with password=" env PASSWD="$decoy" "$SMBFUSE" \
+	"//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
+pid=$(dpid "$mnt")
+at_exit "umount_rig '$mnt' '$pid'"
+check "unused PASSWD: files readable" reads_hello "$mnt"
+check "unused PASSWD: not in /proc/PID/environ" hides "$pid" environ "$decoy"
+check "unused PASSWD: unmount" unmounted "$mnt" "$pid"
+
+# cmdline_case NAME ARGS...: mount with these arguments after SOURCE and
+# MNT; the password they carry must show neither in /proc/PID/cmdline
+# nor in the mount table.
+cmdline_case() {
+	local name=$1 pid
+	shift
+	if ! "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" "$@"; then
+		check "$name: mounts" false
+		return
+	fi
+	pid=$(dpid "$mnt")
+	at_exit "umount_rig '$mnt' '$pid'"
+	check "$name: files readable" reads_hello "$mnt"
+	check "$name: /proc/PID/cmdline shows no password" hides "$pid" cmdline
+	check "$name: the mount table shows no password" mtab_hides_password
+	check "$name: unmount" unmounted "$mnt" "$pid"
+}
+cmdline_case "-o ...,password=" -o "port=$RIG_PORT,username=$RIG_USER,password=$RIG_PASSWORD"
+cmdline_case "-o password=" -o "password=$RIG_PASSWORD" -o "port=$RIG_PORT,username=$RIG_USER"
+cmdline_case "-opassword= (glued)" "-opassword=$RIG_PASSWORD" -o "port=$RIG_PORT,username=$RIG_USER"
+cmdline_case "-oport=...,password= (glued)" "-oport=$RIG_PORT,password=$RIG_PASSWORD,username=$RIG_USER"
+cmdline_case "-o user=,password=" -o "user=$RIG_USER,password=$RIG_PASSWORD,port=$RIG_PORT"
+cmdline_case "-o pass=" -o "port=$RIG_PORT,user=$RIG_USER,pass=$RIG_PASSWORD"
+
+# --- a core dump of the daemon ------------------------------------------------------------
+# The NT hash, kept for reconnecting, lives in pages marked MADV_DONTDUMP,
+# and the password is wiped once the logon is done: a core of the running
+# daemon holds neither (gcore leaves out the "dd" mappings, as the
+# kernel's own core dumps do).  The controls: that core does hold what
+# the daemon keeps in ordinary memory (the user name), and a core that
+# gdb is told to take of the "dd" mappings too does hold the hash.
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+# in_core CORE HEX: the core file holds these bytes.
+in_core() {
+	python3 -c 'import mmap, sys
+with open(sys.argv[1], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+	sys.exit(m.find(bytes.fromhex(sys.argv[2])) < 0)' "$1" "$2"
+}
+not_in_core() { ! in_core "$@"; }
+# dump_core PID FILE [GDB-SETTING]: a core of PID in FILE, by gdb's gcore.
+dump_core() {
+	timeout 120 gdb -batch -nx -p "$1" ${3:+-ex "$3"} -ex "gcore $2" >"$2.log" 2>&1 &&
+		[ -s "$2" ] || { echo "  gcore failed: $(tail -3 "$2.log")"; return 1; }
+}
+if ! command -v gdb >/dev/null 2>&1; then
+	echo "# SKIP: the core dump checks need gdb (apt-get install gdb)"
+elif grep -qa __asan_init "$SMBFUSE"; then
+	# Its shadow and allocator make a core of many gigabytes, and its
+	# mlock locks nothing.
+	echo "# SKIP: the core dump checks, in a sanitizer build"
+else
+	# The hash as the server keeps it, to look for: field 4 of pdbedit -w.
+	nt_hex=$(pdbedit -s "$RIG_DIR/smb.conf" -L -w -u "$RIG_USER" 2>/dev/null | cut -d: -f4 |
+		tr 'A-F' 'a-f') || true
+	pw_hex=$(printf '%s' "$RIG_PASSWORD" | hex)
+	pw16_hex=$(printf '%s' "$RIG_PASSWORD" | iconv -f UTF-8 -t UTF-16LE | hex)
+	user_hex=$(printf '%s' "$RIG_USER" | hex)
+	core=$work/core
+	at_exit "rm -f '$core' '$core.log'"
+	check "core: mounts from a credentials file" "$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" \
+		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS"
+	pid=$(dpid "$mnt")
+	at_exit "umount_rig '$mnt' '$pid'"
+	check "core: files readable" reads_hello "$mnt"
+	check "core: the NT hash to look for is known" test "${#nt_hex}" = 32
+	check "core: the daemon has a locked mapping left out of core dumps" \
+		grep -qE '^VmFlags:( .*)? (lo( .*)? dd|dd( .*)? lo)( |$)' "/proc/${pid:-0}/smaps"
+	rm -f "$core"
+	check "core: gcore dumps the daemon" dump_core "$pid" "$core"
+	if [ -s "$core" ]; then
+		check "core: holds the user name (control)" in_core "$core" "$user_hex"
+		check "core: does not hold the password" not_in_core "$core" "$pw_hex"
+		check "core: nor the password in UTF-16LE" not_in_core "$core" "$pw16_hex"
+		check "core: nor the NT hash" not_in_core "$core" "$nt_hex"
+	fi
+	rm -f "$core"
+	check "core with the dd mappings: gcore dumps the daemon" \
+		dump_core "$pid" "$core" "set dump-excluded-mappings on"
+	if [ -s "$core" ]; then
+		check "core with the dd mappings: holds the NT hash (control)" in_core "$core" "$nt_hex"
+	fi
+	rm -f "$core"
+	check "core: unmount" unmounted "$mnt" "$pid"
+fi
 
 cp "$RIG_CREDENTIALS" "$work/open.cred"
 chmod 0644 "$work/open.cred"

@@ -36,6 +36,25 @@ static void test_nlmp(void)
 
 	CHECK_INT(ntlm_nt_hash("Password", hash), 0);
 	check_vec(hash, "nlmp.nt_hash", 16);
+	/* Longer than the writer's first buffer (256 bytes of UTF-16):
+	 * 150 'x' and 100 U+00E9, hashed by openssl dgst -md4 over the
+	 * UTF-16LE. */
+	{
+		static const uint8_t want[16] = {
+			0x83, 0x25, 0xfe, 0x52, 0xbb, 0x7c, 0x12, 0x20,
+			0x65, 0xdf, 0xca, 0x9a, 0x55, 0xbb, 0x20, 0x82,
+		};
+		uint8_t got[16];
+		char pw[151 + 200];
+		size_t i;
+
+		memset(pw, 'x', 150);
+		for (i = 0; i < 100; i++)
+			memcpy(pw + 150 + 2 * i, "\xc3\xa9", 2);
+		pw[350] = '\0';
+		CHECK_INT(ntlm_nt_hash(pw, got), 0);
+		CHECK_MEM(got, want, 16);
+	}
 	CHECK_INT(ntlm_ntowfv2(hash, "User", "Domain", ntowf), 0);
 	check_vec(ntowf, "nlmp.v2.ntowfv2", 16);
 	/* User names are upper-cased, domains are not. */
@@ -171,6 +190,72 @@ static void test_authenticate(void)
 	free(chal); free(exported); free(types); free(server_mic);
 }
 
+/* One AUTHENTICATE for the Windows CHALLENGE with every random input
+ * fixed; 0 or the error. */
+static int authenticate_fixed(const struct ntlm_creds *cr, struct wr *auth)
+{
+	struct ntlm_fixed fx = { .client_challenge = { 8, 7, 6, 5, 4, 3, 2, 1 }, .time = 2,
+				 .exported_session_key = { 0x55, 0xAA } };
+	struct ntlm_ctx c;
+	struct wr neg;
+	size_t cn;
+	uint8_t *chal = vec(F, "anat.challenge_message", &cn);
+	int ret;
+
+	ntlm_init(&c);
+	wr_init(&neg);
+	ret = ntlm_negotiate(&c, &neg);
+	if (!ret)
+		ret = ntlm_authenticate(&c, cr, chal, cn, &fx, auth);
+	ntlm_free(&c);
+	wr_free(&neg);
+	free(chal);
+	return ret;
+}
+
+/* A kept NT hash stands in for the password: the same message, byte for
+ * byte (NT response, encrypted session key, MIC); and with both given
+ * the hash is what counts.  (The signing keys come from the fixed
+ * exported session key, so comparing them would show nothing.) */
+static void test_nt_hash_creds(void)
+{
+	struct ntlm_creds by_pw = {
+		.user = "administrator", .domain = "SUT311", .password = "Password01!",
+		.workstation = "SMBFUSE", .target_spn = "cifs/server",
+	};
+	struct ntlm_creds by_hash = by_pw, both = by_pw;
+	uint8_t hash[16];
+	struct wr a_pw, a_hash, a_both;
+
+	CHECK_INT(ntlm_nt_hash("Password01!", hash), 0);
+	by_hash.password = NULL;
+	by_hash.nt_hash = hash;
+	both.password = "not the password";
+	both.nt_hash = hash;
+	wr_init(&a_pw);
+	wr_init(&a_hash);
+	wr_init(&a_both);
+	CHECK_INT(authenticate_fixed(&by_pw, &a_pw), 0);
+	CHECK_INT(authenticate_fixed(&by_hash, &a_hash), 0);
+	CHECK_INT(authenticate_fixed(&both, &a_both), 0);
+	CHECK(a_pw.len > 88);
+	CHECK_INT(a_hash.len, a_pw.len);
+	CHECK_INT(a_both.len, a_pw.len);
+	if (a_hash.len == a_pw.len && a_both.len == a_pw.len) {
+		CHECK_MEM(a_hash.p, a_pw.p, a_pw.len);
+		CHECK_MEM(a_both.p, a_pw.p, a_pw.len);
+	}
+	/* And the message does depend on the hash (the MIC at 72 does). */
+	hash[0] ^= 1;
+	wr_free(&a_hash);
+	wr_init(&a_hash);
+	CHECK_INT(authenticate_fixed(&by_hash, &a_hash), 0);
+	CHECK(a_hash.len == a_pw.len && memcmp(a_hash.p + 72, a_pw.p + 72, 16) != 0);
+	wr_free(&a_pw);
+	wr_free(&a_hash);
+	wr_free(&a_both);
+}
+
 /* Every truncation of a real CHALLENGE is refused cleanly, and so is a
  * target info that runs past the message. */
 static void test_bad_challenge(void)
@@ -213,6 +298,7 @@ int main(void)
 	test_nlmp();
 	test_windows_exchange();
 	test_authenticate();
+	test_nt_hash_creds();
 	test_bad_challenge();
 	return unit_result();
 }
