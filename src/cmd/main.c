@@ -27,6 +27,7 @@
 #include "log.h"
 #include "opts.h"
 #include "probe.h"
+#include "secret.h"
 
 static void usage(FILE *f)
 {
@@ -198,6 +199,7 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 		log_err("%s", oerr);
 		goto out;
 	}
+	opts_forget_password(o);
 	opts_to_session(o, &co.session);
 	co.prefix = o->path;
 	co.attr.uid = o->uid;
@@ -209,11 +211,9 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 		log_err("%s", err);
 		goto out;
 	}
-	/* The first logon was made from the password (session_opts has no
-	 * hash yet); from now on o->nt_hash is the only copy kept.  Once the
-	 * session layer logs on from the hash, this moves up to right after
-	 * opts_keep_nt_hash. */
-	opts_forget_password(o);
+	/* The session keeps its own copy of the hash, for reconnects. */
+	secret_free(o->nt_hash);
+	o->nt_hash = NULL;
 
 	cfg.client = c;
 	cfg.actimeo_s = o->actimeo_s;
@@ -374,12 +374,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (probe) {
-		/* As a mount does (the session still logs on from the
-		 * password, for now). */
+		/* As a mount does: the logon comes from the hash. */
 		if (opts_keep_nt_hash(&o, err) != 0) {
 			log_err("%s", err);
 			goto out;
 		}
+		opts_forget_password(&o);
 		ret = probe_run(&o, stdout) ? 1 : 0;
 	} else {
 		ret = mount_and_serve(&o, mountpoint);

@@ -664,6 +664,7 @@ void opts_to_session(const struct options *o, struct session_opts *so)
 	so->user = o->user;
 	so->domain = o->domain;
 	so->password = o->password;
+	so->nt_hash = o->nt_hash ? secret_data(o->nt_hash) : NULL;
 	so->spn = o->spn;
 	so->krb5_ccache = o->krb5_ccache;
 	so->min_dialect = o->min_dialect;

@@ -546,7 +546,7 @@ static int send_echo(struct conn *c, int timeout_ms)
 		ret = -EPROTO;
 	if (ret == -ETIMEDOUT) {
 		pthread_mutex_lock(&c->lock);
-		die_locked(c, -ENOTCONN, "the server did not answer a keepalive ECHO within %d s",
+		die_locked(c, -ENOTCONN, "the server did not answer an ECHO within %d s",
 			   timeout_ms / 1000);
 		pthread_mutex_unlock(&c->lock);
 		ret = -ENOTCONN;
@@ -613,7 +613,7 @@ int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN
 	int fd, ret;
 
 	*out = NULL;
-	ret = transport_connect(o->host, o->port, o->connect_timeout_ms, &fd, err);
+	ret = transport_connect(o->host, o->port, o->connect_timeout_ms, o->cancel_fd, &fd, err);
 	if (ret)
 		return ret;
 	c = calloc(1, sizeof(*c));
@@ -943,7 +943,7 @@ int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 	 * gone?  An ECHO tells, and kills the connection in the second case,
 	 * so that nothing is sent on a socket that stopped answering.  (Not
 	 * for a caller's own short deadline: courtesy messages at unmount.) */
-	if (ret == -ETIMEDOUT && timeout_ms <= 0) {
+	if (ret == -ETIMEDOUT && timeout_ms <= 0 && c->info.dialect) {
 		alive = send_echo(c, echo_timeout_ms(c));
 		if (alive)
 			ret = alive;

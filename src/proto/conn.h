@@ -90,6 +90,7 @@ struct conn_opts {
 	int connect_timeout_ms;
 	int request_timeout_ms;		/* default deadline of a call */
 	int echo_interval_s;		/* idle time before an ECHO; 0 = never */
+	int cancel_fd;			/* readable: stop connecting (-1: none) */
 };
 
 /* Called once when the connection dies (from whichever thread noticed,

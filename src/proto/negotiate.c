@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -81,9 +83,18 @@ static int probe_smb1_only(const struct negotiate_params *o)
 	unsigned i;
 	int fd = -1, ret;
 
-	ret = transport_connect(o->host, o->port, o->connect_timeout_ms, &fd, terr);
+	ret = transport_connect(o->host, o->port, o->connect_timeout_ms, -1, &fd, terr);
 	if (ret)
 		return ret;
+	/* A server that takes the connection and then says nothing must
+	 * not hold the mount: the answer comes within the timeout or not. */
+	{
+		int ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 30000;
+		struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	wr_init(&w);
 	wr_u32(&w, 0);				/* frame header, patched below */
 	/* [MS-CIFS] 2.2.3.1 SMB header, then 2.2.4.52.1 NEGOTIATE request */
@@ -226,7 +237,8 @@ int negotiate(struct conn *conn, const struct negotiate_params *o, struct conn_i
 	if (ret) {
 		const char *why = conn_error(conn);
 
-		if (ret == -EPROTONOSUPPORT || (ret == -ENOTCONN && probe_smb1_only(o) == 1))
+		if (ret == -EPROTONOSUPPORT ||
+		    (ret == -ENOTCONN && o->diagnose_smb1 && probe_smb1_only(o) == 1))
 			seterr(err, "server %s only offers SMB1; smbfuse needs SMB 2.0.2 or later "
 			       "(on Samba, set 'server min protocol = SMB2_02' and a max protocol above NT1)",
 			       o->host);

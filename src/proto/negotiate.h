@@ -22,6 +22,10 @@ struct negotiate_params {
 	int connect_timeout_ms;		/* for the SMB1-only diagnosis */
 	uint16_t min_dialect, max_dialect;
 	bool require_signing;
+	/* A server that hangs up on the SMB2 NEGOTIATE: ask once more in
+	 * SMB1 to tell the user it speaks only SMB1 (the first connection
+	 * only; a reconnect knows the server speaks SMB2). */
+	bool diagnose_smb1;
 	uint8_t client_guid[16];	/* the mount's, the same on every connection */
 };
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -83,6 +84,7 @@ int session_connect(struct session *s, struct conn **out, struct conn_info *info
 		.connect_timeout_ms = s->connect_timeout_ms,
 		.request_timeout_ms = s->request_timeout_ms,
 		.echo_interval_s = s->echo_interval_s,
+		.cancel_fd = s->cancel_fd[0],
 	};
 	char cerr[CONN_ERRLEN];
 	struct conn *conn;
@@ -309,6 +311,9 @@ void session_stop_recovery(struct session *s)
 	pthread_cond_broadcast(&s->chan_cond);
 	attempt = s->attempt ? conn_get(s->attempt) : NULL;
 	pthread_mutex_unlock(&s->lock);
+	/* A connect() to a server that drops SYNs ends at once too. */
+	if (s->cancel_fd[1] >= 0 && write(s->cancel_fd[1], "x", 1) < 0)
+		log_debug("cannot wake the reconnect thread: %s", strerror(errno));
 	if (attempt) {
 		conn_kill(attempt, "unmounting");
 		conn_put(attempt);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "ntstatus.h"
 #include "pdu.h"
 #include "reconnect.h"
+#include "secret.h"
 #include "session.h"
 #include "smb2.h"
 #include "spnego.h"
@@ -222,7 +224,8 @@ static int authenticate_ntlm(struct setup *st, struct conn_msg *rsp, struct sess
 	struct ntlm_creds cr = {
 		.user = o->user ? o->user : "",
 		.domain = o->domain ? o->domain : "",
-		.password = o->password ? o->password : "",
+		.password = "",
+		.nt_hash = o->nt_hash ? secret_data(o->nt_hash) : NULL,
 		.workstation = "SMBFUSE",
 		.anonymous = o->sec == SEC_NONE,
 	};
@@ -847,10 +850,11 @@ static void session_free(struct session *s)
 	free(s->domain);
 	free(s->spn);
 	free(s->krb5_ccache);
-	if (s->password) {
-		OPENSSL_cleanse(s->password, strlen(s->password));
-		free(s->password);
-	}
+	secret_free(s->nt_hash);
+	if (s->cancel_fd[0] >= 0)
+		close(s->cancel_fd[0]);
+	if (s->cancel_fd[1] >= 0)
+		close(s->cancel_fd[1]);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->trees_lock);
 	pthread_cond_destroy(&s->chan_cond);
@@ -879,6 +883,23 @@ static void cond_init_monotonic(pthread_cond_t *cv)
 	pthread_condattr_destroy(&a);
 }
 
+/* NTLM logs on from the NT hash alone: that is what the session keeps,
+ * in locked memory, for logging on again after a lost connection; never
+ * the password. */
+static int keep_nt_hash(struct session *s, const struct session_opts *o)
+{
+	if (o->sec != SEC_NTLMSSP)
+		return 0;
+	if (o->nt_hash) {
+		s->nt_hash = secret_dup(o->nt_hash, 16);
+		return s->nt_hash ? 0 : -ENOMEM;
+	}
+	s->nt_hash = secret_new(16);
+	if (!s->nt_hash)
+		return -ENOMEM;
+	return ntlm_nt_hash(o->password ? o->password : "", secret_data(s->nt_hash));
+}
+
 /* Copy what the session needs for its whole life, reconnects included. */
 static struct session *session_new(const struct session_opts *o)
 {
@@ -887,6 +908,8 @@ static struct session *session_new(const struct session_opts *o)
 
 	if (!s)
 		return NULL;
+	if (pipe2(s->cancel_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+		s->cancel_fd[0] = s->cancel_fd[1] = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->trees_lock, NULL);
 	cond_init_monotonic(&s->chan_cond);
@@ -899,7 +922,7 @@ static struct session *session_new(const struct session_opts *o)
 	pthread_rwlockattr_destroy(&a);
 	if (dup_opt(&s->host, o->host) || dup_opt(&s->user, o->user) ||
 	    dup_opt(&s->domain, o->domain) || dup_opt(&s->spn, o->spn) ||
-	    dup_opt(&s->krb5_ccache, o->krb5_ccache) || dup_opt(&s->password, o->password) ||
+	    dup_opt(&s->krb5_ccache, o->krb5_ccache) || keep_nt_hash(s, o) ||
 	    RAND_bytes(s->np.client_guid, sizeof(s->np.client_guid)) != 1) {
 		session_free(s);
 		return NULL;
@@ -920,6 +943,7 @@ static struct session *session_new(const struct session_opts *o)
 	s->np.min_dialect = o->min_dialect;
 	s->np.max_dialect = o->max_dialect;
 	s->np.require_signing = o->require_signing;
+	s->np.diagnose_smb1 = true;
 	return s;
 }
 
@@ -951,6 +975,7 @@ int session_open(const struct session_opts *o, struct session **out, char err[SE
 		session_free(s);
 		return ret;
 	}
+	s->np.diagnose_smb1 = false;
 	ret = session_start_recovery(s, conn, sid, &sec);
 	OPENSSL_cleanse(&sec, sizeof(sec));
 	if (ret) {

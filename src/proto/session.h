@@ -27,6 +27,7 @@
 #define CLOSE_TIMEOUT_MS 1000
 
 struct tree;
+struct secret;
 
 enum session_sec {
 	SEC_NTLMSSP,		/* user name and password */
@@ -41,7 +42,8 @@ struct session_opts {
 	enum session_sec sec;
 	const char *user;
 	const char *domain;
-	const char *password;
+	const char *password;		/* used only when nt_hash is NULL */
+	const uint8_t *nt_hash;		/* NTLM: 16 bytes, MD4 of the UTF-16LE password */
 	const char *spn;		/* Kerberos service principal, NULL: cifs@host */
 	const char *krb5_ccache;	/* NULL: KRB5CCNAME or the default */
 	uint16_t min_dialect;		/* e.g. 0x0210 */
@@ -64,7 +66,8 @@ typedef int (*session_abort_fn)(void *arg);
 
 struct session {
 	/* Fixed after session_open. */
-	char *host, *user, *domain, *spn, *krb5_ccache, *password;	/* password wiped at close */
+	char *host, *user, *domain, *spn, *krb5_ccache;
+	struct secret *nt_hash;		/* NTLM: for every logon; locked, never dumped */
 	uint16_t port;
 	enum session_sec sec;		/* what was asked for */
 	bool require_signing, require_encryption, secure_negotiate;
@@ -97,6 +100,7 @@ struct session {
 	bool closing;
 	bool recoverer_started;
 	struct conn *attempt;		/* the connection a reconnect is setting up */
+	int cancel_fd[2];		/* fixed: a pipe; written at close to end a connect() */
 	pthread_t recoverer;
 	pthread_cond_t wake;		/* tells the recovery thread the channel died */
 	/* trees_lock (before lock) guards trees: the recovery thread walks

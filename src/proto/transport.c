@@ -20,9 +20,9 @@
 #include "util.h"
 
 /* Connect one address within ms milliseconds. */
-static int connect_one(const struct addrinfo *ai, int ms, int *out)
+static int connect_one(const struct addrinfo *ai, int ms, int cancel_fd, int *out)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	socklen_t sl = sizeof(int);
 	int fd, flags, soerr = 0, one = 1, ret;
 
@@ -36,13 +36,20 @@ static int connect_one(const struct addrinfo *ai, int ms, int *out)
 			ret = -errno;
 			goto fail;
 		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
+		pfd[0].fd = fd;
+		pfd[0].events = POLLOUT;
+		pfd[1].fd = cancel_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
 		do {
-			ret = poll(&pfd, 1, ms);
+			ret = poll(pfd, cancel_fd >= 0 ? 2 : 1, ms);
 		} while (ret < 0 && errno == EINTR);
 		if (ret == 0) {
 			ret = -ETIMEDOUT;
+			goto fail;
+		}
+		if (ret > 0 && (pfd[1].revents & POLLIN)) {
+			ret = -ECANCELED;
 			goto fail;
 		}
 		if (ret < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
@@ -65,7 +72,7 @@ fail:
 	return ret;
 }
 
-int transport_connect(const char *host, uint16_t port, int timeout_ms, int *fd,
+int transport_connect(const char *host, uint16_t port, int timeout_ms, int cancel_fd, int *fd,
 		      char err[TRANSPORT_ERRLEN])
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
@@ -107,8 +114,8 @@ int transport_connect(const char *host, uint16_t port, int timeout_ms, int *fd,
 			ret = -ETIMEDOUT;
 			break;
 		}
-		ret = connect_one(ai, left, fd);
-		if (ret == 0)
+		ret = connect_one(ai, left, cancel_fd, fd);
+		if (ret == 0 || ret == -ECANCELED)
 			break;
 	}
 	freeaddrinfo(res);

@@ -17,8 +17,10 @@
 /* Connect to host (name, IPv4, or IPv6 with or without brackets) at
  * port, trying each address for up to timeout_ms in all.
  * -ENOENT: the name does not resolve; -ECONNREFUSED: port closed;
- * -ETIMEDOUT; -EHOSTUNREACH / -ENETUNREACH. */
-int transport_connect(const char *host, uint16_t port, int timeout_ms, int *fd,
+ * -ETIMEDOUT; -EHOSTUNREACH / -ENETUNREACH; -ECANCELED as soon as
+ * cancel_fd (if not -1) becomes readable: an unmount does not wait for
+ * a server that drops SYNs. */
+int transport_connect(const char *host, uint16_t port, int timeout_ms, int cancel_fd, int *fd,
 		      char err[TRANSPORT_ERRLEN]);
 
 /* Write all of iov (the caller puts the 4-byte frame header first).
