@@ -36,7 +36,7 @@ static int dec_hdr(const uint8_t *m, size_t n, void *o) { return pdu_hdr_dec(m, 
 static void all_truncations_fail(const char *what, decode_fn fn, const uint8_t *msg, size_t len)
 {
 	union { struct negotiate_rsp a; struct session_setup_rsp b; struct tree_connect_rsp c;
-		struct ioctl_rsp d; struct smb2_hdr e; } out;
+		struct ioctl_rsp d; struct smb2_hdr e; struct create_rsp f; } out;
 	size_t i;
 	uint8_t *copy;
 	int bad = 0;
@@ -262,6 +262,145 @@ static void test_error_and_empty(void)
 	free(m);
 }
 
+static int dec_create(const uint8_t *m, size_t n, void *o) { return pdu_create_dec(m, n, o); }
+
+/* Walk the create contexts of an encoded CREATE request: each name must
+ * come in order with its data length, 8-aligned and chained by Next. */
+static void check_contexts(const uint8_t *msg, size_t len, const char *const *names,
+			   const uint32_t *data_lens, int n)
+{
+	uint32_t off = le32_get(msg + 64 + 48), total = le32_get(msg + 64 + 52), next;
+	size_t at = off;
+	int i;
+
+	CHECK(off % 8 == 0 && off + total == len);
+	for (i = 0; i < n; i++) {
+		CHECK(at + 24 <= len);
+		next = le32_get(msg + at);
+		CHECK_INT(le16_get(msg + at + 4), 16);		/* NameOffset */
+		CHECK_INT(le16_get(msg + at + 6), 4);		/* NameLength */
+		CHECK_INT(le16_get(msg + at + 10), 24);		/* DataOffset */
+		CHECK_INT(le32_get(msg + at + 12), data_lens[i]);
+		CHECK_MEM(msg + at + 16, names[i], 4);
+		CHECK_INT(next == 0, i == n - 1);
+		CHECK(next % 8 == 0);
+		at += next;
+	}
+}
+
+static void test_create_durable(void)
+{
+	static const uint8_t key[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	static const uint8_t guid[16] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+					  0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf };
+	static const char *const lease_dh2q[] = { "RqLs", "DH2Q" };
+	static const char *const lease_dh2c[] = { "RqLs", "DH2C" };
+	static const char *const dhnq[] = { "DHnQ" };
+	static const char *const dhnc[] = { "DHnC" };
+	static const uint32_t lens_q[] = { 32, 32 }, lens_c[] = { 32, 36 }, lens_1[] = { 16 };
+	struct smb2_hdr h = { .command = SMB2_CREATE };
+	struct create_req q = {
+		.oplock = SMB2_OPLOCK_LEVEL_LEASE, .lease_key = key, .lease_state = 3,
+		.access = 0x12019f, .share = 7, .disposition = 1, .name = "dir\\file",
+		.durable = DURABLE_V2, .create_guid = guid, .durable_timeout_ms = 0,
+	};
+	struct create_rsp p;
+	size_t n, at;
+	uint8_t *m;
+	struct wr w;
+
+	/* A lease and a v2 durable handle request. */
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_create_enc(&w, 0, &q), 0);
+	check_contexts(w.p, w.len, lease_dh2q, lens_q, 2);
+	at = le32_get(w.p + 64 + 48);
+	at += le32_get(w.p + at);			/* the DH2Q context */
+	CHECK_MEM(w.p + at + 24 + 16, guid, 16);	/* CreateGuid after Timeout, Flags, Reserved */
+	wr_free(&w);
+
+	/* Its reclaim after a reconnect: the old FileId and the same guid. */
+	q.reclaim = true;
+	q.reclaim_fid.persistent = 0x1122334455667788ull;
+	q.reclaim_fid.volatile_ = 0x99aabbccddeeff00ull;
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_create_enc(&w, 0, &q), 0);
+	check_contexts(w.p, w.len, lease_dh2c, lens_c, 2);
+	at = le32_get(w.p + 64 + 48);
+	at += le32_get(w.p + at);
+	CHECK_INT(le64_get(w.p + at + 24), 0x1122334455667788ull);
+	CHECK_INT(le64_get(w.p + at + 32), 0x99aabbccddeeff00ull);
+	CHECK_MEM(w.p + at + 40, guid, 16);
+	wr_free(&w);
+
+	/* Version 1, without a lease (2.1 with a batch oplock). */
+	q.oplock = SMB2_OPLOCK_LEVEL_NONE;
+	q.lease_key = NULL;
+	q.durable = DURABLE_V1;
+	q.reclaim = false;
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_create_enc(&w, 0, &q), 0);
+	check_contexts(w.p, w.len, dhnq, lens_1, 1);
+	wr_free(&w);
+	q.reclaim = true;
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_create_enc(&w, 0, &q), 0);
+	check_contexts(w.p, w.len, dhnc, lens_1, 1);
+	wr_free(&w);
+
+	/* Samba grants the lease and the durable handle... */
+	m = golden("samba-create-rsp-durable.bin", &n);
+	CHECK_INT(pdu_create_dec(m, n, &p), 0);
+	CHECK(p.has_lease);
+	CHECK(p.durable);
+	all_truncations_fail("Samba durable create", dec_create, m, n);
+	free(m);
+	/* ... and answers the reclaim with the lease alone. */
+	m = golden("samba-create-rsp-reclaim.bin", &n);
+	CHECK_INT(pdu_create_dec(m, n, &p), 0);
+	CHECK_INT(le32_get(m + 8), 0);
+	CHECK(p.has_lease);
+	free(m);
+}
+
+/* A request's FileId is rewritten in place for the commands that carry
+ * one, at their own offsets; anything else is refused. */
+static void test_patch_fid(void)
+{
+	struct smb2_fid fid = { 0x0102030405060708ull, 0x1112131415161718ull };
+	struct smb2_fid zero = { 0, 0 };
+	struct smb2_hdr h = { .command = SMB2_READ };
+	struct wr w;
+
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_read_enc(&w, zero, 4096, 65536), 0);
+	CHECK_INT(pdu_patch_fid(w.p, w.len, fid), 0);
+	CHECK_INT(le64_get(w.p + 64 + 16), fid.persistent);
+	CHECK_INT(le64_get(w.p + 64 + 24), fid.volatile_);
+	CHECK_INT(le64_get(w.p + 64 + 8), 4096);	/* the Offset is left alone */
+	CHECK_INT(pdu_patch_fid(w.p, 64 + 31, fid), -EINVAL);
+	wr_free(&w);
+
+	h.command = SMB2_CLOSE;
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_close_enc(&w, zero, 0), 0);
+	CHECK_INT(pdu_patch_fid(w.p, w.len, fid), 0);
+	CHECK_INT(le64_get(w.p + 64 + 8), fid.persistent);
+	wr_free(&w);
+
+	h.command = SMB2_CREATE;
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	wr_zero(&w, 64);
+	CHECK_INT(pdu_patch_fid(w.p, w.len, fid), -EINVAL);
+	wr_free(&w);
+}
+
 int main(void)
 {
 	test_header();
@@ -271,5 +410,7 @@ int main(void)
 	test_tree_connect();
 	test_ioctl();
 	test_error_and_empty();
+	test_create_durable();
+	test_patch_fid();
 	return unit_result();
 }
