@@ -32,6 +32,7 @@ struct smb_open *open_new(struct tree *t, const char *path, const struct open_pa
 	}
 	o->t = t;
 	o->p = *p;
+	o->refs = 1;
 	pthread_mutex_init(&o->recover_lock, NULL);
 	return o;
 }
@@ -230,6 +231,8 @@ int open_fid(struct smb_open *o, const struct channel *ch, struct smb2_fid *fid)
 	}
 }
 
+static void open_put(struct smb_open *o);
+
 void open_recover_all(struct tree *t, struct conn *conn, uint64_t sid, uint32_t tid,
 		      uint64_t gen, struct open_stats *st)
 {
@@ -243,10 +246,13 @@ void open_recover_all(struct tree *t, struct conn *conn, uint64_t sid, uint32_t 
 		pthread_mutex_lock(&t->lock);
 		for (o = t->opens; o && (o->lost || o->chan_gen == gen); o = o->next)
 			;
+		if (o)
+			o->refs++;
 		pthread_mutex_unlock(&t->lock);
 		if (!o)
 			return;
 		how = recover_one(o, conn, sid, tid, gen);
+		open_put(o);
 		if (how < 0)
 			return;		/* the new connection failed too */
 		if (how == 1)
@@ -279,6 +285,18 @@ void open_renamed(struct tree *t, const char *from, const char *to)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Drop a reference; the last one frees. */
+static void open_put(struct smb_open *o)
+{
+	int left;
+
+	pthread_mutex_lock(&o->t->lock);
+	left = --o->refs;
+	pthread_mutex_unlock(&o->t->lock);
+	if (left == 0)
+		open_free(o);
+}
+
 void open_release(struct smb_open *o)
 {
 	if (!o)
@@ -288,9 +306,10 @@ void open_release(struct smb_open *o)
 		*o->pprev = o->next;
 		if (o->next)
 			o->next->pprev = o->pprev;
+		o->registered = false;
 	}
 	pthread_mutex_unlock(&o->t->lock);
-	open_free(o);
+	open_put(o);
 }
 
 void open_forget_all(struct tree *t)

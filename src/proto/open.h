@@ -41,6 +41,10 @@ struct smb_open {
 	bool durable;			/* the server granted a durable handle */
 	bool lost;			/* could not be reclaimed nor reopened */
 	bool registered;
+	/* Holders besides the owner: the recovery thread works on an open
+	 * outside t->lock, and its owner may release it meanwhile (a
+	 * CLOSE that gave up waiting); the last one frees it. */
+	int refs;
 	struct smb_open *next, **pprev;	/* the tree's registry */
 };
 
