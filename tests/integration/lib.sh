@@ -41,7 +41,8 @@ need_cmd() {
 # Run a command at exit (before the servers stop), e.g. an unmount.
 at_exit() { _cleanups+=("$*"); }
 
-# rig_start CONFIG: start a server; sets the RIG_* variables of smbrig.
+# rig_start CONFIG: start a server; sets the RIG_* variables of smbrig
+# (SMBRIG_NETNS=1 rig_start CONFIG: in a network namespace).
 rig_start() {
 	local out
 	out=$("$SMBRIG" start "$1") || { echo "FAIL: could not start the '$1' rig" >&2; exit 1; }
@@ -52,6 +53,14 @@ rig_start() {
 # rig_stop: stop the server most recently started.
 rig_stop() {
 	"$SMBRIG" stop "$RIG_DIR"
+}
+
+# rig_restart: kill that server and start it again (same port, share and
+# password); updates RIG_PID.
+rig_restart() {
+	local out
+	out=$("$SMBRIG" restart "$RIG_DIR") || { echo "FAIL: could not restart the rig in $RIG_DIR" >&2; exit 1; }
+	eval "$out"
 }
 
 # check NAME CMD...: run one check, print ok/FAIL with its name; a failure
