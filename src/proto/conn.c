@@ -30,6 +30,9 @@
 #define INITIAL_MAX_FRAME (256 * 1024)
 /* Credits we try to keep granted, so that many requests can be in flight. */
 #define CREDIT_TARGET 512
+/* How often a request on a server that still answers ECHOs may wait
+ * its timeout out again (a slow disk, a blocked lock) before it fails. */
+#define SLOW_SERVER_EXTENSIONS 3
 
 /* A thread in conn_call waiting for its responses (on its stack). */
 struct waiter {
@@ -760,7 +763,8 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 	uint32_t need = 0, next;
 	uint16_t charge, request;
 	struct iovec iov[2];
-	int i, ret = 0, registered = 0;
+	bool probe = timeout_ms <= 0 && c->info.dialect, alive;
+	int i, ret = 0, registered = 0, extensions = 0;
 
 	if (n < 1 || n > CONN_MAX_CHAIN)
 		return -EINVAL;
@@ -907,12 +911,30 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 	pthread_mutex_lock(&c->lock);
 	while (w.remaining > 0 && !w.err) {
 		ts = ms_to_timespec(w.deadline);
-		if (pthread_cond_timedwait(&w.cond, &c->lock, &ts) == ETIMEDOUT &&
-		    now_ms() >= w.deadline && w.remaining > 0 && !w.err) {
-			abandon(c, mids, n);
-			ret = -ETIMEDOUT;
-			break;
+		if (pthread_cond_timedwait(&w.cond, &c->lock, &ts) != ETIMEDOUT ||
+		    now_ms() < w.deadline || w.remaining == 0 || w.err)
+			continue;
+		/* No answer in time: is the server slow, or is the link
+		 * gone?  An ECHO tells.  Unanswered, it kills the connection
+		 * (w.err is then set: nothing more is sent on a socket that
+		 * stopped answering); answered, this request waits on, a few
+		 * times over at most.  Not for a caller's own deadline
+		 * (courtesy messages at unmount), nor before NEGOTIATE. */
+		if (probe && extensions < SLOW_SERVER_EXTENSIONS) {
+			pthread_mutex_unlock(&c->lock);
+			alive = send_echo(c, echo_timeout_ms(c)) == 0;
+			pthread_mutex_lock(&c->lock);
+			if (alive) {
+				extensions++;
+				w.deadline = now_ms() + (uint64_t)timeout_ms;
+				continue;
+			}
+			if (w.err || w.remaining == 0)
+				continue;
 		}
+		abandon(c, mids, n);
+		ret = -ETIMEDOUT;
+		break;
 	}
 	if (!ret && w.err)
 		ret = w.err;
@@ -937,16 +959,5 @@ out_nolock:
 int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 	      struct conn_msg *rsp, int timeout_ms)
 {
-	int ret = call(c, req, len, n, rsp, timeout_ms), alive;
-
-	/* A request that timed out: is the server slow, or is the link
-	 * gone?  An ECHO tells, and kills the connection in the second case,
-	 * so that nothing is sent on a socket that stopped answering.  (Not
-	 * for a caller's own short deadline: courtesy messages at unmount.) */
-	if (ret == -ETIMEDOUT && timeout_ms <= 0 && c->info.dialect) {
-		alive = send_echo(c, echo_timeout_ms(c));
-		if (alive)
-			ret = alive;
-	}
-	return ret;
+	return call(c, req, len, n, rsp, timeout_ms);
 }

@@ -139,10 +139,11 @@ void conn_set_death_handler(struct conn *c, conn_death_fn fn, void *arg);
  * everything, and its response must then be signed too (this is how
  * VALIDATE_NEGOTIATE_INFO goes).
  *
- * Returns 0 with n responses in rsp, or -errno: -ETIMEDOUT (deadline;
- * timeout_ms 0 means the connection's default, and then the server
- * still answers an ECHO, so it is alive but slow), -ENOTCONN when the connection died
- * of a lost link (a timeout whose ECHO also goes unanswered counts), the
+ * Returns 0 with n responses in rsp, or -errno: -ETIMEDOUT (the
+ * deadline passed; with timeout_ms 0, the connection's default, an ECHO
+ * is sent first, and while the server answers it the request waits up
+ * to three more timeouts: the server is alive but slow), -ENOTCONN when
+ * the connection died of a lost link (an unanswered ECHO counts), the
  * cause of any other death (-EIO for a forged message, -EPROTO for a
  * malformed one; see conn_error), -EAGAIN if the server granted no
  * credits.

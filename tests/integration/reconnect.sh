@@ -7,7 +7,7 @@
 # RECONNECT_MB=N sizes the large read and write (default 256).
 . "$(dirname "$0")/lib.sh"
 need_root "starts smbd, mounts and resets connections"
-need_cmd smbd python3 fusermount3 ss sha256sum
+need_cmd smbd python3 fusermount3 ss sha256sum ip
 [ -e /dev/fuse ] || skip "needs /dev/fuse"
 
 MB=${RECONNECT_MB:-256}
@@ -73,6 +73,27 @@ server() { kill "-$1" -- "-$RIG_PID"; }
 unmounted_clean() {
 	umount_rig "$1" "$MOUNT_PID" || return 1
 	! grep -A20 -E "Sanitizer|runtime error" "$work/daemon.log"
+}
+
+# slow_copy SRC DST: copy 1 MiB every 0.1 s, then fsync (so that a cut
+# lands in the middle); a failure prints its errno text and exits 1.
+slow_copy() {
+	python3 -c '
+import os, sys, time
+src, dst = sys.argv[1:3]
+try:
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            g.write(b)
+            g.flush()
+            time.sleep(0.1)
+        os.fsync(g.fileno())
+except OSError as e:
+    print(e.strerror, file=sys.stderr)
+    sys.exit(1)' "$1" "$2"
 }
 
 same_file() { cmp -s "$1" "$2" || { echo "  $1 and $2 differ"; return 1; }; }
@@ -162,6 +183,101 @@ for config in ${RECONNECT_CONFIGS:-default signing encrypt}; do
 	check "$config: unmount leaves no process, no sanitizer report" unmounted_clean "$mnt"
 	rig_stop
 done
+
+# smbd killed and started again: it forgets every handle, so the open
+# files are opened again by name, and a descriptor that was writing
+# before goes on writing; the server ends up with exactly what was
+# written through it.
+rig_start durable
+if check "restart: mount" mount_fg "$mnt" "echo_interval=2"; then
+	exec 8>"$mnt/restart.log"
+	for i in $(seq 1 10); do echo "line $i" >&8; done
+	# (The new smbd must not inherit the descriptor: it would hold the mount.)
+	rig_restart 8>&-
+	for i in $(seq 11 20); do echo "line $i" >&8; done
+	exec 8>&-
+	check "restart: the descriptor kept writing, every line on the server" \
+		bash -c "seq 1 20 | sed 's/^/line /' | cmp -s - '$RIG_SHARE_DIR/restart.log'"
+	check "restart: the open file was opened again by name" \
+		bash -c "grep 'restored after' '$work/daemon.log' | grep -qE '0 open files reclaimed, 1 reopened, 0 lost'"
+	check "restart: unmount leaves no process, no sanitizer report" unmounted_clean "$mnt"
+fi
+rig_stop
+
+# A link that goes silent (no RST): the server in a network namespace of
+# its own, its veth pair set down and up again.
+if ip netns list >/dev/null 2>&1 && command -v nsenter >/dev/null; then
+	cut_link() { ip link set "$RIG_VETH" down; }
+	mend_link() { ip link set "$RIG_VETH" up; }
+	SMBRIG_NETNS=1 rig_start durable
+	at_exit "ip link set '$RIG_VETH' up 2>/dev/null"
+	printf 'hello\n' >"$RIG_SHARE_DIR/hello"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/hello"
+
+	# 20 s during a read, with the default timeouts: the requests
+	# wait it out and the reader notices nothing.
+	if check "link: mount (defaults)" mount_fg "$mnt" ""; then
+		head -c 64M /dev/urandom >"$work/big"
+		cp "$work/big" "$RIG_SHARE_DIR/big"
+		chown "$RIG_USER" "$RIG_SHARE_DIR/big"
+		python3 -c '
+import sys, time, hashlib
+h = hashlib.sha256()
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        time.sleep(0.05)
+print(h.hexdigest())' "$mnt/big" >"$work/read.sum" &
+		reader=$!
+		sleep 1; cut_link; sleep 20; mend_link
+		wait "$reader" && rc=0 || rc=$?
+		check "link: a 20 s cut during a read: the read succeeds" test "$rc" = 0
+		check "link: ... every byte right" \
+			test "$(cat "$work/read.sum")" = "$(sha256sum "$work/big" | cut -d' ' -f1)"
+		check "link: ... without a reconnect" bash -c "! grep -q 'lost' '$work/daemon.log'"
+		check "link: defaults: unmount leaves no process" unmounted_clean "$mnt"
+	fi
+
+	# Longer than timeout=, soft: a writer and a new request fail with a
+	# clear errno; the mount works again seconds after the link is back.
+	if check "link: mount (soft, timeout=5)" mount_fg "$mnt" "echo_interval=2,timeout=5"; then
+		head -c 16M /dev/urandom >"$work/data"
+		(slow_copy "$work/data" "$mnt/soft.dat" 2>"$work/dd.err") &
+		writer=$!
+		sleep 0.5
+		cut_link
+		out=$(stat "$mnt/nosuchfile" 2>&1) && rc=0 || rc=$?
+		check "link: soft: a request during the cut fails with 'Host is down'" \
+			bash -c "[ $rc != 0 ] && grep -q 'Host is down' <<<'$out'"
+		wait "$writer" && rc=0 || rc=$?
+		check "link: soft: the writer fails with a clear errno" \
+			bash -c "[ $rc != 0 ] && grep -qE 'Host is down|Input/output error' '$work/dd.err'"
+		sleep 5
+		mend_link
+		start=$(date +%s)
+		check "link: soft: working again after the link is back" until_ok 30 cat "$mnt/hello"
+		echo "# soft mount: working again $(( $(date +%s) - start )) s after the link came back"
+		check "link: soft: unmount leaves no process" unmounted_clean "$mnt"
+	fi
+
+	# hard: the writer waits out a cut longer than the timeout.
+	if check "link: mount (hard, timeout=5)" mount_fg "$mnt" "hard,echo_interval=2,timeout=5"; then
+		(slow_copy "$work/data" "$mnt/hard.dat") &
+		writer=$!
+		sleep 0.5
+		cut_link; sleep 15; mend_link
+		wait "$writer" && rc=0 || rc=$?
+		check "link: hard: the writer completes after the link is back" test "$rc" = 0
+		check "link: hard: the server holds every byte" same_file "$work/data" "$RIG_SHARE_DIR/hard.dat"
+		check "link: hard: unmount leaves no process" unmounted_clean "$mnt"
+	fi
+	rig_stop
+else
+	echo "# no network namespaces here: the link cut checks are left out"
+fi
 
 # Durable handles on the wire: through a proxy that records every frame,
 # a file open across a reset is reclaimed with a DH2C create context on
