@@ -600,15 +600,6 @@ static void *echo_main(void *arg)
 
 /* --- open, close ---------------------------------------------------------- */
 
-static void cond_init_monotonic(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-}
 
 int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN])
 {

@@ -14,7 +14,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +33,7 @@
 /* How often a reconnect that keeps failing says so. */
 #define FAILURE_LOG_MS 60000
 
-static void seterr(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, SESSION_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define seterr session_seterr
 
 /* Called with the dying connection's lock held (conn.c): takes only the
  * session's lock, which nothing holds while calling into a conn. */

@@ -34,10 +34,7 @@
  * bytes (NTLM 16); the 256-bit ciphers use all of it (MS-SMB2 3.2.5.3.1). */
 #define SESSION_KEY_MAX AUTH_KRB5_MAX_KEY
 
-static void seterr(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
+void session_seterr(char err[SESSION_ERRLEN], const char *fmt, ...)
 {
 	va_list ap;
 
@@ -45,6 +42,8 @@ static void seterr(char *err, const char *fmt, ...)
 	vsnprintf(err, SESSION_ERRLEN, fmt, ap);
 	va_end(ap);
 }
+
+#define seterr session_seterr
 
 /* The state of one logon (or re-authentication), beyond what struct
  * session keeps. */
@@ -873,15 +872,6 @@ static int dup_opt(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static void cond_init_monotonic(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-}
 
 /* NTLM logs on from the NT hash alone: that is what the session keeps,
  * in locked memory, for logging on again after a lost connection; never

@@ -131,6 +131,10 @@ struct session {
 	char reauth_failed_err[SESSION_ERRLEN];
 };
 
+/* Write one sentence for the user into err. */
+void session_seterr(char err[SESSION_ERRLEN], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Connect, negotiate, authenticate.  On failure returns -errno and err
  * holds one sentence for the user. */
 int session_open(const struct session_opts *o, struct session **s, char err[SESSION_ERRLEN]);

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +21,7 @@
 #include "util.h"
 #include "wire.h"
 
-static void seterr(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, SESSION_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define seterr session_seterr
 
 /* One TREE_CONNECT (and validation) on a given connection: the first
  * one, or the one after a reconnect. */

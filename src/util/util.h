@@ -5,6 +5,7 @@
 #ifndef SMBFUSE_UTIL_H
 #define SMBFUSE_UTIL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -23,6 +24,18 @@ static inline struct timespec ms_to_timespec(uint64_t at)
 	struct timespec ts = { .tv_sec = (time_t)(at / 1000),
 			       .tv_nsec = (long)(at % 1000) * 1000000 };
 	return ts;
+}
+
+/* A condition variable whose timed waits use CLOCK_MONOTONIC, as every
+ * deadline here does (ms_to_timespec). */
+static inline void cond_init_monotonic(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
 }
 
 #endif
