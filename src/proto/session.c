@@ -754,6 +754,16 @@ uint32_t session_max_transact(const struct session *s)
 	return s->info.max_transact;
 }
 
+/* The current channel, with a reference.  Caller holds s->lock. */
+static void take_channel(struct session *s, struct channel *ch)
+{
+	ch->conn = conn_get(s->conn);
+	ch->gen = s->chan_gen;
+	ch->session_id = s->session_id;
+	ch->channel_sequence = s->channel_sequence;
+	ch->encrypting = s->encrypting;
+}
+
 int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,
 		    void *abort_arg)
 {
@@ -765,11 +775,7 @@ int session_channel(struct session *s, struct channel *ch, session_abort_fn abor
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (s->conn) {
-			ch->conn = conn_get(s->conn);
-			ch->gen = s->chan_gen;
-			ch->session_id = s->session_id;
-			ch->channel_sequence = s->channel_sequence;
-			ch->encrypting = s->encrypting;
+			take_channel(s, ch);
 			break;
 		}
 		if (s->closing || !s->reconnect) {
@@ -978,11 +984,23 @@ int session_open(const struct session_opts *o, struct session **out, char err[SE
 	return 0;
 }
 
-/* Send a request with an empty body and ignore the answer. */
-static void send_empty(struct channel *ch, uint16_t command)
+int session_channel_now(struct session *s, struct channel *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	pthread_mutex_lock(&s->lock);
+	if (s->conn)
+		take_channel(s, ch);
+	pthread_mutex_unlock(&s->lock);
+	/* Not under session.lock: conn.lock comes before it. */
+	if (ch->conn && !conn_alive(ch->conn))
+		session_channel_put(ch);
+	return ch->conn ? 0 : -ENOTCONN;
+}
+
+void session_send_courtesy(const struct channel *ch, uint16_t command, uint32_t tree_id)
 {
 	struct conn_msg rsp = { 0 };
-	struct smb2_hdr h = { .command = command, .session_id = ch->session_id };
+	struct smb2_hdr h = { .command = command, .session_id = ch->session_id, .tree_id = tree_id };
 	struct wr w;
 
 	wr_init(&w);
@@ -997,21 +1015,12 @@ static void send_empty(struct channel *ch, uint16_t command)
 
 void session_close(struct session *s)
 {
-	struct channel ch = { 0 };
+	struct channel ch;
 
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	if (s->conn) {
-		ch.conn = conn_get(s->conn);
-		ch.session_id = s->session_id;
-	}
-	pthread_mutex_unlock(&s->lock);
-	/* Not under session.lock: conn.lock comes before it. */
-	if (ch.conn && !conn_alive(ch.conn))
-		session_channel_put(&ch);
-	if (ch.conn) {
-		send_empty(&ch, SMB2_LOGOFF);
+	if (session_channel_now(s, &ch) == 0) {
+		session_send_courtesy(&ch, SMB2_LOGOFF, 0);
 		session_channel_put(&ch);
 	}
 	session_stop_recovery(s);

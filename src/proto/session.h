@@ -160,6 +160,12 @@ struct channel {
 int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,
 		    void *abort_arg);
 void session_channel_put(struct channel *ch);
+/* The channel if it is up now, without waiting: 0, or -ENOTCONN. */
+int session_channel_now(struct session *s, struct channel *ch);
+/* An empty-body request (LOGOFF, TREE_DISCONNECT) that waits at most
+ * CLOSE_TIMEOUT_MS for its answer, and ignores it. */
+void session_send_courtesy(const struct channel *ch, uint16_t command, uint32_t tree_id);
+
 /* The current channel's generation (0 while down). */
 uint64_t session_channel_gen(struct session *s);
 

@@ -309,30 +309,8 @@ void tree_close(struct tree *t)
 		}
 	pthread_mutex_unlock(&s->trees_lock);
 	/* Without waiting for a reconnect: unmounting must not hang. */
-	pthread_mutex_lock(&s->lock);
-	memset(&ch, 0, sizeof(ch));
-	if (s->conn) {
-		ch.conn = conn_get(s->conn);
-		ch.session_id = s->session_id;
-	}
-	pthread_mutex_unlock(&s->lock);
-	/* Not under session.lock: conn.lock comes before it. */
-	if (ch.conn && !conn_alive(ch.conn))
-		session_channel_put(&ch);
-	if (ch.conn) {
-		struct smb2_hdr h = { .command = SMB2_TREE_DISCONNECT, .session_id = ch.session_id };
-		struct conn_msg rsp = { 0 };
-		struct wr w;
-
-		pthread_mutex_lock(&t->lock);
-		h.tree_id = t->tree_id;
-		pthread_mutex_unlock(&t->lock);
-		wr_init(&w);
-		pdu_hdr_enc(&w, &h);
-		pdu_empty_enc(&w);
-		if (!w.bad && conn_call(ch.conn, w.p, w.len, 1, &rsp, CLOSE_TIMEOUT_MS) == 0)
-			conn_msg_free(&rsp);
-		wr_free(&w);
+	if (session_channel_now(s, &ch) == 0) {
+		session_send_courtesy(&ch, SMB2_TREE_DISCONNECT, tree_id(t));
 		session_channel_put(&ch);
 	}
 	open_forget_all(t);
