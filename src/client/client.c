@@ -476,6 +476,8 @@ int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 	size_t n;
 	int ret;
 
+	if (attrcache_get(c->cache, f->path, st))
+		return 0;
 	ret = handle_request(c, f->open, &all_info, NULL, &rsp);
 	if (ret)
 		return ret;

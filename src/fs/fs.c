@@ -106,7 +106,9 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	log_debug("getattr %s", path ? path : "(fh)");
-	if (!path && file_of(fi))
+	/* An open file is asked through its handle: its name may have
+	 * gone, or belong to another file by now. */
+	if (file_of(fi))
 		return client_fstat(cl(), file_of(fi), st);
 	return client_stat(cl(), path, st);
 }

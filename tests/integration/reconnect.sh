@@ -194,14 +194,31 @@ rig_start durable
 if check "restart: mount" mount_fg "$mnt" "echo_interval=2"; then
 	exec 8>"$mnt/restart.log"
 	for i in $(seq 1 10); do echo "line $i" >&8; done
-	# (The new smbd must not inherit the descriptor: it would hold the mount.)
-	rig_restart 8>&-
+	# A second open file whose file goes away while the server is down.
+	echo doomed >"$RIG_SHARE_DIR/gone"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/gone"
+	exec 7<"$mnt/gone"
+	rm "$RIG_SHARE_DIR/gone"
+	# (The new smbd must not inherit the descriptors: they would hold
+	# the mount.)
+	rig_restart 7<&- 8>&-
 	for i in $(seq 11 20); do echo "line $i" >&8; done
 	exec 8>&-
 	check "restart: the descriptor kept writing, every line on the server" \
 		bash -c "seq 1 20 | sed 's/^/line /' | cmp -s - '$RIG_SHARE_DIR/restart.log'"
-	check "restart: the open file was opened again by name" \
-		bash -c "grep 'restored after' '$work/daemon.log' | grep -qE '0 open files reclaimed, 1 reopened, 0 lost'"
+	check "restart: one open reopened by name, one lost" \
+		bash -c "grep 'restored after' '$work/daemon.log' | grep -qE '0 open files reclaimed, 1 reopened, 1 lost'"
+	# read(2) itself (cat would fstat first, which asks by name: ENOENT).
+	out=$(python3 -c 'import os
+try:
+    os.read(7, 100)
+except OSError as e:
+    print(e.strerror)
+    raise SystemExit(1)' 2>&1) && rc=0 || rc=$?
+	exec 7<&-
+	check "restart: the lost file's descriptor fails with EIO" \
+		bash -c "[ $rc != 0 ] && grep -q 'Input/output error' <<<'$out'"
+	check "restart: the log names the lost file" logged 1 "gone could not be opened again"
 	check "restart: unmount leaves no process, no sanitizer report" unmounted_clean "$mnt"
 fi
 rig_stop
@@ -320,6 +337,62 @@ sys.exit(0 if ok else 1)' "$work/dump"
 fi
 RIG_PORT=$saved_port
 proxy_stop
+rig_stop
+
+# Answers lost with the connection: the proxy drops the connection
+# instead of forwarding the response to a change the server has made.
+# lost_answer CMD NAME: mount through a proxy that loses the first answer
+# to command CMD once armed; run NAME_setup, arm, NAME_action (which must
+# succeed), then NAME_verify.
+lost_answer() {
+	local cmd=$1 name=$2
+	rm -rf "$work/dump" "$work/arm"
+	mkdir -p "$work/dump"
+	proxy_start "lose-answer:$cmd" --arm-file "$work/arm" --dump "$work/dump"
+	RIG_PORT=$PROXY_PORT
+	if check "$name: mount through the proxy" mount_fg "$mnt" "echo_interval=2,timeout=10"; then
+		"${name}_setup"
+		touch "$work/arm"
+		check "$name: succeeds though its answer was lost" "${name}_action"
+		check "$name: the connection was lost and restored" logged 1 "restored after"
+		check "$name: the server shows it done once" "${name}_verify"
+		check "$name: unmount leaves no process, no sanitizer report" unmounted_clean "$mnt"
+	fi
+	RIG_PORT=$saved_port
+	proxy_stop
+}
+# SET_INFO(disposition) inside CREATE + SET_INFO + CLOSE: sent again, it
+# finds nothing to delete; the name is gone, as asked.
+unlink_setup() { echo x >"$mnt/doomed"; }
+unlink_action() { rm "$mnt/doomed"; }
+unlink_verify() { [ ! -e "$RIG_SHARE_DIR/doomed" ]; }
+# SET_INFO(rename): sent again, the source is gone and the target there.
+rename_setup() { echo moving >"$mnt/from"; }
+rename_action() { mv "$mnt/from" "$mnt/to"; }
+rename_verify() { [ ! -e "$RIG_SHARE_DIR/from" ] && [ "$(cat "$RIG_SHARE_DIR/to")" = moving ]; }
+# A WRITE on a durable handle: sent again on the reclaimed handle with
+# SMB2_FLAGS_REPLAY_OPERATION, and the bytes land once, in place.
+write_setup() { exec 8>"$mnt/replayed"; echo first >&8; }
+write_action() { echo second >&8 && exec 8>&-; }
+write_verify() {
+	printf 'first\nsecond\n' | cmp -s - "$RIG_SHARE_DIR/replayed" || return 1
+	python3 - "$work/dump" <<'PY'
+import glob, os, struct, sys
+replays = 0
+for f in glob.glob(os.path.join(sys.argv[1], "*-c.bin")):
+    d = open(f, "rb").read()
+    conn = int(os.path.basename(f).split("-")[0])
+    if conn >= 2 and struct.unpack_from("<H", d, 12)[0] == 9 and \
+            struct.unpack_from("<I", d, 16)[0] & 0x20000000:
+        replays += 1
+sys.exit(0 if replays else 1)
+PY
+}
+rig_start default
+saved_port=$RIG_PORT
+lost_answer 17 unlink
+lost_answer 17 rename
+lost_answer 9 write
 rig_stop
 
 # Hard mount: a writer waits for a server that stopped answering, and

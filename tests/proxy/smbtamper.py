@@ -27,7 +27,12 @@ Modes (each acts on the first matching message of each connection):
                        its identity)
   close-after:N        close both sides after forwarding N server frames
   zero-credits         grant no credits in any response after NEGOTIATE
+  lose-answer:CMD      once in the proxy's life (and only after --arm-file
+                       exists), close the connection instead of forwarding
+                       a response frame holding a message of command CMD:
+                       the server did the work, the client never hears it
 
+--arm-file PATH: lose-answer acts only once PATH exists.
 --dump DIR writes every frame as forwarded, as DIR/<conn>-<n>-<c|s>.bin
 (c: from the client, s: from the server), for making golden test data.
 """
@@ -153,6 +158,33 @@ class Tamper:
 
 
 DUMP = {"dir": None, "conn": 0}
+# lose-answer: armed by a file, done once for all connections.
+LOSE = {"arm": None, "done": False, "lock": threading.Lock()}
+
+
+def commands_in(f):
+    """The commands of the messages chained in a plaintext frame."""
+    cmds, off = [], 0
+    while off + 64 <= len(f) and f[off:off + 4] == SMB2_MAGIC:
+        cmds.append(struct.unpack_from("<H", f, off + 12)[0])
+        nxt = struct.unpack_from("<I", f, off + 20)[0]
+        if not nxt:
+            break
+        off += nxt
+    return cmds
+
+
+def lose_this(mode, f):
+    if not mode.startswith("lose-answer:"):
+        return False
+    want = int(mode.split(":", 1)[1], 0)
+    with LOSE["lock"]:
+        if LOSE["done"] or not (LOSE["arm"] and os.path.exists(LOSE["arm"])):
+            return False
+        if want not in commands_in(f):
+            return False
+        LOSE["done"] = True
+        return True
 
 
 def dump(conn, n, side, data):
@@ -182,6 +214,8 @@ def pump(client, server, mode, deadline):
                 else:
                     if close_after is not None and t.server_frames >= close_after:
                         return
+                    if lose_this(mode, f):
+                        return
                     f = t.from_server(f)
                     dump(conn, n, "s", f)
                     send_frame(client, f)
@@ -202,8 +236,10 @@ def main():
     ap.add_argument("--mode", default="pass")
     ap.add_argument("--lifetime", type=float, default=120.0)
     ap.add_argument("--dump")
+    ap.add_argument("--arm-file")
     a = ap.parse_args()
     DUMP["dir"] = a.dump
+    LOSE["arm"] = a.arm_file
     # Loopback, or the AD DC rig's namespace (tests/rig/adrig: 10.99.N.1).
     if not (a.target_host.startswith("127.") or a.target_host == "::1" or
             a.target_host.startswith("10.99.")):
