@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +259,7 @@ int client_errno(uint32_t status)
 
 int smb_path(const struct client *c, const char *path, char **out)
 {
-	size_t plen = strlen(c->prefix), n = strlen(path), i, o = 0;
+	size_t plen = strlen(c->prefix), n = strlen(path), i, o = 0, comp_len = 0;
 	const unsigned char *p = (const unsigned char *)path;
 	char *s;
 
@@ -271,6 +272,14 @@ int smb_path(const struct client *c, const char *path, char **out)
 	for (i = 0; i < n; i++) {
 		unsigned char ch = p[i];
 
+		/* One name longer than NAME_MAX (what statfs says) is refused
+		 * here, as a local file system would, not by the server with
+		 * a status that reads as "not found". */
+		comp_len = ch == '/' ? 0 : comp_len + 1;
+		if (comp_len > NAME_MAX) {
+			free(s);
+			return -ENAMETOOLONG;
+		}
 		if (ch == '/') {
 			/* collapse "//" and drop the leading one when there is
 			 * no prefix */
@@ -466,6 +475,13 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 
 int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 {
+	if (attrcache_get(c->cache, f->path, st))
+		return 0;
+	return handle_stat(c, f, st);
+}
+
+int handle_stat(struct client *c, struct client_file *f, struct stat *st)
+{
 	static const struct mid_req all_info = {
 		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILE,
 		.info_class = FileAllInformation, .output_len = 4096,
@@ -476,8 +492,6 @@ int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 	size_t n;
 	int ret;
 
-	if (attrcache_get(c->cache, f->path, st))
-		return 0;
 	ret = handle_request(c, f->open, &all_info, NULL, &rsp);
 	if (ret)
 		return ret;

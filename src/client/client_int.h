@@ -51,6 +51,7 @@ struct client_file *writer_borrow(struct client *c, const char *path);
 void writer_return(struct client *c, struct client_file *f);
 
 /* client_lease.c */
+/* The lease key for opening path: the file's (see client_lease.c). */
 void lease_key_for(const struct client *c, const char *path, uint8_t key[16]);
 void lease_remember(struct client *c, const uint8_t key[16], const char *path);
 void lease_forget_all(struct client *c);
@@ -107,7 +108,8 @@ int chain_errno(const struct chain *ch);
 
 /* FUSE path -> share path ('\\'-separated, below the prefix).  Names
  * with characters SMB cannot hold ( \ : * ? " < > | or controls) are
- * -EINVAL; the caller frees *out. */
+ * -EINVAL, names longer than NAME_MAX bytes -ENAMETOOLONG; the caller
+ * frees *out. */
 int smb_path(const struct client *c, const char *path, char **out);
 
 /* Append a CREATE for path (converted already) to a chain. */
@@ -149,6 +151,10 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 /* The same request (m) on an open handle, alone. */
 int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp);
+
+/* stat of an open file through its handle, asking the server (the
+ * result goes into the attribute cache). */
+int handle_stat(struct client *c, struct client_file *f, struct stat *st);
 
 /* Forget cached attributes of path and of its parent (whose times change). */
 void forget_with_parent(struct client *c, const char *path);

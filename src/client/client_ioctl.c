@@ -47,8 +47,20 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 	struct wr w;
 	uint32_t status;
 	size_t done = 0, batch, chunk;
+	struct stat src;
 	int i, ret;
 
+	/* copy_file_range(2) copies what there is: a range past the end of
+	 * the source is a short copy (the server refuses a chunk that
+	 * reaches beyond it).  The size comes from the server, not a cache
+	 * another name of the file may have left stale. */
+	ret = handle_stat(c, in, &src);
+	if (ret)
+		return ret;
+	if (off_in >= src.st_size)
+		return 0;
+	if ((uint64_t)(src.st_size - off_in) < len)
+		len = (size_t)(src.st_size - off_in);
 	ret = handle_ioctl(c, in->open, FSCTL_SRV_REQUEST_RESUME_KEY, NULL, 0, 32, &rsp, &p, &status);
 	if (ret)
 		return ret == -EOPNOTSUPP || ret == -EINVAL ? -EOPNOTSUPP : ret;

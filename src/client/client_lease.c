@@ -5,8 +5,13 @@
  * Every open of a regular file asks for a lease with READ and HANDLE
  * caching (never WRITE: dirty data lives in the kernel's page cache,
  * which a break acknowledgment could not flush in time).  The lease key
- * is derived from the path, so all opens of one file by this mount share
- * one lease and never break each other.  When another client changes
+ * names the file, not the path: derived from the file's identity (the
+ * inode number, the server's file index) when the mount knows it, so
+ * that the opens of one file by this mount share one lease and never
+ * break each other; random for a file it has not seen yet.  A key tied
+ * to a name would be refused (INVALID_PARAMETER) once that name is
+ * another file while the first is still open: unlink-and-recreate, log
+ * rotation, a rename over an open file.  When another client changes
  * the file, the server breaks the lease: the reader thread hands the
  * notification to the work queue, which acknowledges it and tells the
  * file system layer to drop what the kernel has cached for that path.
@@ -17,6 +22,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/rand.h>
 
 #include "client_int.h"
 #include "log.h"
@@ -38,11 +46,18 @@ void lease_key_for(const struct client *c, const char *path, uint8_t key[16])
 {
 	uint64_t a = 14695981039346656037ULL ^ c->lease_salt;
 	uint64_t b = 1099511628211ULL * 31 + c->lease_salt;
-	const unsigned char *p = (const unsigned char *)path;
+	struct stat st;
+	int i;
 
-	for (; *p; p++) {
-		a = (a ^ *p) * 1099511628211ULL;
-		b = (b ^ *p) * 6364136223846793005ULL + 1442695040888963407ULL;
+	if (!attrcache_get(c->cache, path, &st) || !st.st_ino) {
+		RAND_bytes(key, 16);
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		uint8_t byte = (uint8_t)(st.st_ino >> (8 * i));
+
+		a = (a ^ byte) * 1099511628211ULL;
+		b = (b ^ byte) * 6364136223846793005ULL + 1442695040888963407ULL;
 	}
 	le64_put(key, a);
 	le64_put(key + 8, b);

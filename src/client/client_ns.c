@@ -269,6 +269,13 @@ static int rename_or_link(struct client *c, const char *from, const char *to, ui
 	return ret;
 }
 
+/* Two names of one file: the same server file index (st_ino is a hash
+ * of the path where the server reports none, so that never matches). */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && !S_ISDIR(a->st_mode) && a->st_nlink > 1;
+}
+
 int client_rename(struct client *c, const char *from, const char *to, unsigned flags)
 {
 	struct stat sfrom, sto;
@@ -283,7 +290,11 @@ int client_rename(struct client *c, const char *from, const char *to, unsigned f
 	if ((status == STATUS_ACCESS_DENIED || status == STATUS_OBJECT_NAME_COLLISION) &&
 	    !(flags & RENAME_NOREPLACE) &&
 	    client_stat(c, from, &sfrom) == 0 && client_stat(c, to, &sto) == 0) {
-		if (S_ISDIR(sfrom.st_mode) && S_ISDIR(sto.st_mode)) {
+		if (same_file(&sfrom, &sto)) {
+			/* Two links to one file: POSIX says rename does
+			 * nothing and succeeds; SMB refuses. */
+			ret = 0;
+		} else if (S_ISDIR(sfrom.st_mode) && S_ISDIR(sto.st_mode)) {
 			ret = client_rmdir(c, to);
 			if (ret == 0)
 				ret = rename_or_link(c, from, to, FileRenameInformation, true, &status);

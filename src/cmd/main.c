@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,9 +83,41 @@ static int prompt_password(struct options *o)
 	return ret;
 }
 
-/* The mount point must be a directory, and empty unless -o nonempty. */
+/* What is mounted at mp (its source, in src) if it is an smbfuse mount:
+ * mountinfo's fifth field is the mount point, the filesystem type and
+ * source follow the " - " separator.  Octal escapes (\040 for a space)
+ * are compared as they stand, on both sides. */
+static bool smbfuse_mounted_at(const char *mp, char *src, size_t n)
+{
+	char real[PATH_MAX], line[8192], point[PATH_MAX], fstype[64], source[PATH_MAX];
+	bool found = false;
+	const char *sep;
+	FILE *f;
+
+	if (!realpath(mp, real))
+		return false;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+		    sscanf(sep + 3, "%63s %4095s", fstype, source) != 2)
+			continue;
+		if (strcmp(point, real) == 0 && strcmp(fstype, "fuse.smbfuse") == 0) {
+			snprintf(src, n, "%s", source);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The mount point must be a directory, not an smbfuse mount already, and
+ * empty unless -o nonempty. */
 static int check_mountpoint(const char *mp, bool nonempty)
 {
+	char src[PATH_MAX];
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -95,6 +128,13 @@ static int check_mountpoint(const char *mp, bool nonempty)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		log_err("mount point %s is not a directory", mp);
+		return -1;
+	}
+	/* Mounting the same (or another) share over one that is there
+	 * would hide it; mount.cifs users expect "already mounted". */
+	if (smbfuse_mounted_at(mp, src, sizeof(src))) {
+		log_err("%s is already mounted (%s there); unmount it first with fusermount3 -u %s",
+			mp, src, mp);
 		return -1;
 	}
 	if (nonempty)

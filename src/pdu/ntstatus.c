@@ -113,6 +113,9 @@ const struct ntstatus_info ntstatus_table[] = {
 	S(STATUS_INVALID_LEVEL, EOPNOTSUPP),
 	S(STATUS_PIPE_BROKEN, EPIPE),
 	S(STATUS_LOGON_TYPE_NOT_GRANTED, EACCES),
+	/* smbfuse sends only valid UTF-16: what Samba answers this for is a
+	 * path longer than its conversion buffer (about 4 KiB). */
+	S(STATUS_ILLEGAL_CHARACTER, ENAMETOOLONG),
 	S(STATUS_INVALID_DEVICE_STATE, EIO),
 	S(STATUS_TRUSTED_RELATIONSHIP_FAILURE, EACCES),
 	S(STATUS_ACCOUNT_EXPIRED, EKEYEXPIRED),

@@ -109,6 +109,7 @@
 #define STATUS_INVALID_LEVEL                             0xC0000148U
 #define STATUS_PIPE_BROKEN                               0xC000014BU
 #define STATUS_LOGON_TYPE_NOT_GRANTED                    0xC000015BU
+#define STATUS_ILLEGAL_CHARACTER                         0xC0000161U
 #define STATUS_INVALID_DEVICE_STATE                      0xC0000184U
 #define STATUS_TRUSTED_RELATIONSHIP_FAILURE              0xC000018DU
 #define STATUS_ACCOUNT_EXPIRED                           0xC0000193U

@@ -256,8 +256,10 @@ int negotiate(struct conn *conn, const struct negotiate_params *o, struct conn_i
 	if (status != STATUS_SUCCESS) {
 		ret = pdu_error_dec(rsp.buf, rsp.len) ? -EPROTO : ntstatus_to_errno(status);
 		if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_PARAMETER)
-			seterr(err, "server %s supports none of the dialects smbfuse offered (%s): %s",
-			       o->host, list, ntstatus_name(status));
+			seterr(err, "server %s supports none of the dialects smbfuse offered (%s): %s%s",
+			       o->host, list, ntstatus_name(status),
+			       offered(st->offered, (size_t)st->noffered, SMB2_DIALECT_202) ? "" :
+			       "; if it speaks only SMB 2.0.2, mount with vers=2.0 to allow that");
 		else
 			seterr(err, "server %s refused NEGOTIATE (offered %s): %s", o->host, list,
 			       ntstatus_name(status));

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# POSIX semantics that ordinary programs rely on, each once broken:
+# names reused while the old file is still open (unlink and recreate,
+# log rotation, rename over an open file), hard links (rename onto
+# another link of the same file, a copy past the end of the file), names
+# at and past the limits, and the mount errors a user meets.  Every
+# check runs on a real mount of a real Samba share; each states what a
+# local file system (ext4, tmpfs) does.
+. "$(dirname "$0")/lib.sh"
+need_root "starts smbd and mounts"
+need_cmd smbd python3 fusermount3
+[ -e /dev/fuse ] || skip "needs /dev/fuse"
+
+work=$(mktemp -d)
+at_exit "rm -rf '$work'"
+mnt=$work/mnt
+
+rig_start default
+check "mount" mount_rig "$mnt"
+d=$mnt
+sd=$RIG_SHARE_DIR
+
+# --- a name reused while the old file is open --------------------------------
+# The old file stays readable through its descriptor, the new one is a
+# file of its own (the lease key names the file, not the path).
+reuse_after_unlink() {
+	echo old >"$d/f1" && exec 3<"$d/f1" && rm "$d/f1" && echo new >"$d/f1" &&
+		[ "$(cat "$d/f1")" = new ] && [ "$(cat <&3)" = old ]
+	local rc=$?
+	exec 3<&-
+	return $rc
+}
+check "unlink an open file, create the name again" reuse_after_unlink
+
+log_rotation() {
+	echo first >"$d/log" && exec 4>>"$d/log" && mv "$d/log" "$d/log.1" &&
+		echo new >"$d/log" && echo second >&4 &&
+		[ "$(cat "$d/log")" = new ] && [ "$(cat "$d/log.1")" = "$(printf 'first\nsecond')" ]
+	local rc=$?
+	exec 4>&-
+	return $rc
+}
+check "log rotation: rename an open log, create it anew, write to both" log_rotation
+
+rename_over_open() {
+	echo one >"$d/x1" && echo two >"$d/x2" && exec 5<"$d/x2" && mv "$d/x1" "$d/x2" &&
+		[ "$(cat "$d/x2")" = one ] && [ "$(cat <&5)" = two ]
+	local rc=$?
+	exec 5<&-
+	return $rc
+}
+check "rename over an open file" rename_over_open
+
+# --- hard links -------------------------------------------------------------------
+rename_onto_own_link() {
+	touch "$d/s1" && ln "$d/s1" "$d/s2" &&
+		python3 -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$d/s1" "$d/s2" &&
+		[ -e "$sd/s1" ] && [ -e "$sd/s2" ]
+}
+check "rename onto another link of the same file: success, nothing happens" rename_onto_own_link
+
+# A copy whose source range lies past its end (truncated through the
+# other name): a short copy, here of 0 bytes, not EIO.
+check "copy_file_range past the end of the file copies what there is" python3 -c '
+import os, sys
+d = sys.argv[1]
+open(d + "/c1", "wb").write(os.urandom(100000))
+os.link(d + "/c1", d + "/c2")
+os.stat(d + "/c2")
+os.truncate(d + "/c1", 1000)
+s = os.open(d + "/c2", os.O_RDONLY)
+t = os.open(d + "/cd", os.O_WRONLY | os.O_CREAT, 0o644)
+sys.exit(0 if os.copy_file_range(s, t, 20000, 50000, 0) == 0 else 1)' "$d"
+
+# --- names at the limits -------------------------------------------------------
+name255=$(printf 'n%.0s' $(seq 1 255))
+check "a 255-byte name works" bash -c "echo x >'$d/$name255' && [ -e '$sd/$name255' ]"
+errno_of() {
+	python3 -c '
+import errno, os, sys
+try:
+    exec(sys.argv[1])
+except OSError as e:
+    print(errno.errorcode[e.errno])
+else:
+    print("OK")' "$1"
+}
+check "a 256-byte name: ENAMETOOLONG (as ext4)" \
+	test "$(errno_of "open('$d/${name255}n', 'w')")" = ENAMETOOLONG
+# A path the server finds too long (Samba stops near 4 KiB) is refused
+# as too long too, not as an I/O error.
+# Relative names from inside, so that the kernel's own PATH_MAX is never
+# what stops it: only the server's limit does.
+deep_path() {
+	python3 -c '
+import errno, os, sys
+os.chdir(sys.argv[1])
+depth = 0
+try:
+    while depth < 100:
+        os.mkdir("d" * 100)
+        os.chdir("d" * 100)
+        depth += 1
+except OSError as e:
+    print(errno.errorcode[e.errno], "at", depth * 101, "bytes")
+else:
+    print("no limit met")' "$d/deep"
+}
+mkdir "$d/deep"
+out=$(deep_path)
+echo "# the deepest path failed with: $out"
+check "a path too long for the server: ENAMETOOLONG" grep -q '^ENAMETOOLONG' <<<"$out"
+
+# --- mount errors ------------------------------------------------------------------
+out=$("$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS" 2>&1) &&
+	rc=0 || rc=$?
+# (Should it have mounted, take that one off again, leaving the first.)
+[ "$rc" != 0 ] || fusermount3 -u "$mnt"
+check "a second mount on the same mount point is refused as already mounted" \
+	bash -c "[ $rc != 0 ] && grep -q 'already mounted' <<<'$out'"
+check "... and the first one still works" test -e "$sd/$name255"
+check "unmount leaves no process" umount_rig "$mnt" "$MOUNT_PID"
+rig_stop
+
+rig_start smb202
+out=$("$SMBFUSE" --probe "//$RIG_ADDR/$RIG_SHARE" -o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS" 2>&1) &&
+	rc=0 || rc=$?
+check "a server of SMB 2.0.2 only: the error says vers=2.0 allows it" \
+	bash -c "[ $rc != 0 ] && grep -q 'vers=2.0' <<<'$out'"
+rig_stop
+done_testing
