@@ -122,6 +122,26 @@ check "... and the first one still works" test -e "$sd/$name255"
 check "unmount leaves no process" umount_rig "$mnt" "$MOUNT_PID"
 rig_stop
 
+# cache=none is FUSE direct I/O: the man page says shared mappings fail
+# with ENODEV there and private ones work; hold it to that.
+rig_start default
+if check "cache=none: mount" mount_rig "$mnt" cache=none; then
+	head -c 8192 /dev/zero >"$mnt/m"
+	check "cache=none: MAP_SHARED fails with ENODEV, MAP_PRIVATE works (as documented)" python3 -c '
+import errno, mmap, sys
+f = open(sys.argv[1], "r+b")
+try:
+    mmap.mmap(f.fileno(), 8192, flags=mmap.MAP_SHARED)
+    sys.exit(1)
+except OSError as e:
+    if e.errno != errno.ENODEV:
+        sys.exit(1)
+m = mmap.mmap(f.fileno(), 8192, flags=mmap.MAP_PRIVATE)
+m[0:5] = b"hello"' "$mnt/m"
+	check "cache=none: unmount leaves no process" umount_rig "$mnt" "$MOUNT_PID"
+fi
+rig_stop
+
 rig_start smb202
 out=$("$SMBFUSE" --probe "//$RIG_ADDR/$RIG_SHARE" -o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS" 2>&1) &&
 	rc=0 || rc=$?
