@@ -27,6 +27,7 @@
 #include "fs.h"
 #include "log.h"
 #include "opts.h"
+#include "mount_helper.h"
 #include "probe.h"
 #include "secret.h"
 
@@ -270,10 +271,11 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	/* libfuse gets arguments of its own, never smbfuse's argv: nothing
 	 * of a password= reaches it (or the mount table, where fsname= and
 	 * these options show). */
-	snprintf(fsopts, sizeof(fsopts), "fsname=//%s/%s,subtype=smbfuse,max_read=%u%s%s%s%s",
+	snprintf(fsopts, sizeof(fsopts), "fsname=//%s/%s,subtype=smbfuse,max_read=%u%s%s%s%s%s",
 		 o->host, o->share, cfg.max_io, o->allow_other ? ",allow_other" : "",
 		 o->allow_root ? ",allow_root" : "",
-		 o->default_permissions ? ",default_permissions" : "", o->ro ? ",ro" : "");
+		 o->default_permissions ? ",default_permissions" : "", o->ro ? ",ro" : "",
+		 o->kernel_flags);
 	if (fuse_opt_add_arg(&args, "smbfuse") || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, fsopts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {
 		log_err("out of memory");
@@ -337,7 +339,8 @@ out:
 int main(int argc, char **argv)
 {
 	const char *unc = NULL, *mountpoint = NULL;
-	char err[OPTS_ERRLEN];
+	char err[OPTS_ERRLEN], herr[HELPER_ERRLEN];
+	struct helper_args helper = { 0 };
 	struct options o;
 	bool probe = false;
 	int i, ret = 1;
@@ -349,6 +352,23 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 	opts_init(&o);
+	/* As mount(8)'s helper: its command line becomes smbfuse's own, and
+	 * the original (which may hold a password=) is scrubbed at once. */
+	if (mount_helper_invoked(argv[0])) {
+		ret = mount_helper_args(argc, argv, &helper, herr);
+		opts_scrub_argv(argc, argv);
+		if (ret) {
+			log_err("%s", ret == -ENOMEM ? "out of memory" : herr);
+			ret = 1;
+			goto out;
+		}
+		ret = 1;
+		argc = helper.argc;
+		argv = helper.argv;
+		o.sloppy = helper.sloppy;
+		if (helper.verbose)
+			log_set_level(LOG_LVL_INFO);
+	}
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -413,6 +433,11 @@ int main(int argc, char **argv)
 		log_err("no password given and none could be read from the terminal");
 		goto out;
 	}
+	if (helper.fake) {
+		/* mount -f: everything checked, nothing mounted. */
+		ret = 0;
+		goto out;
+	}
 	if (probe) {
 		/* As a mount does: the logon comes from the hash. */
 		if (opts_keep_nt_hash(&o, err) != 0) {
@@ -426,5 +451,6 @@ int main(int argc, char **argv)
 	}
 out:
 	opts_free(&o);
+	mount_helper_free(&helper);
 	return ret;
 }

@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "log.h"
 #include "ntlm.h"
 #include "opts.h"
 #include "secret.h"
@@ -197,8 +198,7 @@ static bool ignored(const char *k, size_t n)
 {
 	static const char *const names[] = {
 		"_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
-		"defaults", "owner", "group", "comment", "exec", "noexec", "suid",
-		"nosuid", "dev", "nodev", "async", "atime", "noatime", "relatime",
+		"defaults", "owner", "group", "comment", "relatime",
 	};
 	size_t i;
 
@@ -208,6 +208,32 @@ static bool ignored(const char *k, size_t n)
 		if (strlen(names[i]) == n && strncmp(names[i], k, n) == 0)
 			return true;
 	return false;
+}
+
+/* Flags of the mount itself, which the kernel applies (fstab's "user"
+ * implies noexec, nosuid, nodev): passed on to the FUSE mount. */
+static bool kernel_flag(const char *k, size_t n)
+{
+	static const char *const names[] = {
+		"exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime", "noatime",
+		"sync", "async", "dirsync",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && strncmp(names[i], k, n) == 0)
+			return true;
+	return false;
+}
+
+static int add_kernel_flag(struct options *o, const char *k, size_t n, char *err)
+{
+	size_t used = strlen(o->kernel_flags);
+
+	if (used + n + 2 > sizeof(o->kernel_flags))
+		return fail(err, -EINVAL, "too many mount flags");
+	snprintf(o->kernel_flags + used, sizeof(o->kernel_flags) - used, ",%.*s", (int)n, k);
+	return 0;
 }
 
 static bool key_is(const char *k, size_t kl, const char *name)
@@ -454,6 +480,12 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		return 0;
 	if (ignored(k, kl))
 		return 0;
+	if (kernel_flag(k, kl))
+		return add_kernel_flag(o, k, kl, err);
+	if (o->sloppy) {
+		log_warn("ignoring unknown option '%.*s' (mount -s)", (int)kl, k);
+		return 0;
+	}
 	return fail(err, -EINVAL, "unknown option '%.*s' (see smbfuse(1) for the list)", (int)kl, k);
 }
 

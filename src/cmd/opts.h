@@ -52,6 +52,8 @@ struct options {
 	bool allow_other, allow_root, default_permissions;
 	bool ignore_chown;
 	bool nonempty;
+	bool sloppy;			/* mount -s: unknown options are ignored */
+	char kernel_flags[128];		/* ",noexec,nosuid...": for the FUSE mount */
 	bool foreground;
 	bool debug;
 };
