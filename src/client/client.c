@@ -679,6 +679,7 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	f->open = o;
 	f->is_dir = (p.a.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
 	f->writable = (flags & O_ACCMODE) != O_RDONLY;
+	f->append = f->writable && (flags & O_APPEND);
 	f->c = c;
 	if (!f->is_dir)
 		f->ra = ra_new(c->workers, ra_fetch, f, file_gen(c, path));	/* none: reads go direct */
@@ -889,6 +890,14 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 
 ssize_t client_write(struct client *c, struct client_file *f, const void *buf, size_t size,
 		     off_t off)
+{
+	if (f->append)
+		return append_write(c, f, buf, size);
+	return write_range(c, f, buf, size, off);
+}
+
+ssize_t write_range(struct client *c, struct client_file *f, const void *buf, size_t size,
+		    off_t off)
 {
 	size_t done = 0, chunk;
 	ssize_t n;

@@ -41,6 +41,7 @@ struct client_file {
 	struct smb_open *open;		/* the handle, kept across reconnects */
 	bool is_dir;
 	bool writable;
+	bool append;			/* O_APPEND: every write goes at the server's end of file */
 	char *path;			/* the FUSE path it was opened by */
 	struct client *c;
 	struct readahead *ra;		/* NULL for directories and write-only files */

@@ -152,6 +152,14 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp);
 
+/* WRITEs of at most the negotiated size until size bytes are written. */
+ssize_t write_range(struct client *c, struct client_file *f, const void *buf, size_t size,
+		    off_t off);
+
+/* client_append.c: an O_APPEND write, at the end of file as the server
+ * has it. */
+ssize_t append_write(struct client *c, struct client_file *f, const void *buf, size_t size);
+
 /* stat of an open file through its handle, asking the server (the
  * result goes into the attribute cache). */
 int handle_stat(struct client *c, struct client_file *f, struct stat *st);

@@ -195,7 +195,10 @@ static int open_common(const char *path, int flags, mode_t mode, struct fuse_fil
 	fi->fh = (uint64_t)(uintptr_t)f;
 	if (cfg_of()->cache == CACHE_LOOSE)
 		fi->keep_cache = 1;
-	else if (cfg_of()->cache == CACHE_NONE)
+	/* An O_APPEND write must reach the client layer whole, to be
+	 * appended in one piece (client_append.c); through the page cache
+	 * the kernel splits a write that crosses a page boundary. */
+	else if (cfg_of()->cache == CACHE_NONE || (flags & O_APPEND))
 		fi->direct_io = 1;
 	/* fs_flush does nothing: spare the kernel the round trip. */
 	fi->noflush = 1;

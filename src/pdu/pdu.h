@@ -260,6 +260,21 @@ struct close_rsp {
 
 int pdu_close_dec(const uint8_t *msg, size_t len, struct close_rsp *p);
 
+/* --- 2.2.26 / 2.2.27 LOCK ---------------------------------------------- */
+
+#define SMB2_LOCKFLAG_SHARED_LOCK	0x01u
+#define SMB2_LOCKFLAG_EXCLUSIVE_LOCK	0x02u
+#define SMB2_LOCKFLAG_UNLOCK		0x04u
+#define SMB2_LOCKFLAG_FAIL_IMMEDIATELY	0x10u
+
+struct smb2_lock {
+	uint64_t offset, length;
+	uint32_t flags;			/* SMB2_LOCKFLAG_* */
+};
+
+int pdu_lock_enc(struct wr *w, struct smb2_fid fid, const struct smb2_lock *locks, int n);
+int pdu_lock_dec(const uint8_t *msg, size_t len);
+
 /* --- 2.2.17 FLUSH, 2.2.19-2.2.22 READ and WRITE ------------------------- */
 
 int pdu_flush_enc(struct wr *w, struct smb2_fid fid);
