@@ -1,7 +1,7 @@
 /* libFuzzer target: every other response decoder that reads server
  * bytes: header, ERROR, TREE_CONNECT, IOCTL (+ VALIDATE_NEGOTIATE_INFO
  * output), the empty bodies, CREATE (+ create contexts), CLOSE, READ,
- * WRITE, QUERY_INFO (+ FileAllInformation, FileFsFullSizeInformation)
+ * WRITE, LOCK, QUERY_INFO (+ FileAllInformation, FileFsFullSizeInformation)
  * and QUERY_DIRECTORY (+ walking its entries). */
 #include "config.h"
 
@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)pdu_read_dec(data, size, &out, &n);
 	(void)pdu_write_dec(data, size, &count);
 	(void)pdu_set_info_dec(data, size);
+	(void)pdu_lock_dec(data, size);
 	if (pdu_query_info_dec(data, size, &out, &n) == 0 && n) {
 		(void)file_all_info_dec(out, n, &fa);
 		(void)fs_full_size_info_dec(out, n, &fs);

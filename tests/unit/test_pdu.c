@@ -401,6 +401,45 @@ static void test_patch_fid(void)
 	wr_free(&w);
 }
 
+/* MS-SMB2 2.2.26: 48-byte body, then one 24-byte element per lock. */
+static void test_lock(void)
+{
+	struct smb2_fid fid = { 0x0102030405060708ull, 0x1112131415161718ull };
+	struct smb2_lock l[2] = {
+		{ .offset = 0xFFFFFFFFFFFFFFFEull, .length = 1, .flags = SMB2_LOCKFLAG_EXCLUSIVE_LOCK },
+		{ .offset = 10, .length = 20, .flags = SMB2_LOCKFLAG_UNLOCK },
+	};
+	struct smb2_hdr h = { .command = SMB2_LOCK };
+	uint8_t rsp[68] = { 0 };
+	struct wr w;
+	size_t i;
+
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	CHECK_INT(pdu_lock_enc(&w, fid, l, 2), 0);
+	CHECK_INT(w.len, 64 + 24 + 2 * 24);
+	CHECK_INT(le16_get(w.p + 64), 48);
+	CHECK_INT(le16_get(w.p + 66), 2);			/* LockCount */
+	CHECK_INT(le64_get(w.p + 72), fid.persistent);
+	CHECK_INT(le64_get(w.p + 88), 0xFFFFFFFFFFFFFFFEull);	/* Locks[0].Offset */
+	CHECK_INT(le64_get(w.p + 96), 1);
+	CHECK_INT(le32_get(w.p + 104), SMB2_LOCKFLAG_EXCLUSIVE_LOCK);
+	CHECK_INT(le64_get(w.p + 112), 10);
+	CHECK_INT(le32_get(w.p + 128), SMB2_LOCKFLAG_UNLOCK);
+	CHECK_INT(pdu_patch_fid(w.p, w.len, fid), 0);		/* LOCK carries a FileId */
+	CHECK_INT(pdu_lock_enc(&w, fid, l, 0), -EINVAL);
+	wr_free(&w);
+
+	/* The response: StructureSize 4 and a reserved field. */
+	le32_put(rsp, 0x424D53FE);
+	le16_put(rsp + 64, 4);
+	CHECK_INT(pdu_lock_dec(rsp, sizeof(rsp)), 0);
+	for (i = 0; i < sizeof(rsp); i++)
+		CHECK_INT(pdu_lock_dec(rsp, i), -EPROTO);
+	le16_put(rsp + 64, 5);
+	CHECK_INT(pdu_lock_dec(rsp, sizeof(rsp)), -EPROTO);
+}
+
 int main(void)
 {
 	test_header();
@@ -412,5 +451,6 @@ int main(void)
 	test_error_and_empty();
 	test_create_durable();
 	test_patch_fid();
+	test_lock();
 	return unit_result();
 }
