@@ -155,6 +155,15 @@ static int mid_enc(struct chain *ch, struct smb_open *o, const struct mid_req *m
 		at = ch->start[ch->n - 1];
 		return pdu_query_info_enc(&ch->w, at, &q);
 	}
+	if (m->kind == MID_READ) {
+		chain_next_on(ch, SMB2_READ, credit_charge_for(m->output_len), o);
+		return pdu_read_enc(&ch->w, fid, 0, m->output_len);
+	}
+	if (m->kind == MID_WRITE) {
+		chain_next_on(ch, SMB2_WRITE, credit_charge_for(m->input_len), o);
+		at = ch->start[ch->n - 1];
+		return pdu_write_enc(&ch->w, at, fid, 0, m->input, (uint32_t)m->input_len);
+	}
 	if (m->kind == MID_SET_INFO) {
 		chain_next_on(ch, SMB2_SET_INFO, 0, o);
 		at = ch->start[ch->n - 1];
@@ -358,6 +367,7 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	pthread_mutex_init(&c->writers_lock, NULL);
 	pthread_cond_init(&c->writers_idle, NULL);
 	c->cfg = o->attr;
+	c->mfsymlinks = o->mfsymlinks;
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
 	c->workers = workq_new(8);
@@ -450,6 +460,7 @@ static int stat_smb(struct client *c, const char *path, const char *smbpath, str
 	if (fa.a.attributes & FILE_ATTRIBUTE_REPARSE_POINT)
 		tag = IO_REPARSE_TAG_SYMLINK;	/* refined by readlink; see client_ns.c */
 	attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, tag, st);
+	mfsymlink_fix_stat(c, smbpath, st);
 	if (attrs)
 		*attrs = fa.a.attributes;
 	conn_msg_free(&rsp);

@@ -29,6 +29,8 @@ struct client_opts {
 	const char *prefix;		/* path inside the share ('\\'-separated), or "" */
 	struct attr_cfg attr;
 	int actimeo_ms;			/* attribute cache lifetime; 0 = no cache */
+	bool mfsymlinks;		/* symlinks as Minshall+French files where the
+					 * server refuses reparse points */
 };
 
 /* Connect and check that the prefix is a directory.  err explains. */

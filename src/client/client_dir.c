@@ -60,6 +60,14 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 			full[n0++] = '/';
 		memcpy(full + n0, name, (size_t)nl + 1);
 		attr_to_stat(&l->c->cfg, &e.a, attr_ino(e.file_id, full), 1, e.reparse_tag, &st);
+		if (l->c->mfsymlinks && mfsymlink_candidate(&st)) {
+			char *sp;
+
+			if (smb_path(l->c, full, &sp) == 0) {
+				mfsymlink_fix_stat(l->c, sp, &st);
+				free(sp);
+			}
+		}
 		if (strcmp(name, ".") && strcmp(name, ".."))
 			attrcache_put(l->c->cache, full, &st);
 		free(full);

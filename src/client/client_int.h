@@ -32,6 +32,9 @@ struct client {
 	unsigned long change_gen[1024];
 	uint64_t lease_salt;		/* fixed: random per mount */
 	bool use_leases;		/* fixed: the server does leasing */
+	bool mfsymlinks;		/* fixed: -o mfsymlinks */
+	bool told_mfsymlinks;		/* atomic: the hint was logged once */
+	bool reparse_refused;		/* atomic: the server refused a symlink reparse point */
 	pthread_mutex_t lease_lock;	/* guards the three fields below */
 	struct lease_entry *leases;
 	client_invalidate_fn invalidate;
@@ -124,14 +127,15 @@ int chain_close(struct chain *ch);
 
 /* The request in the middle of a CREATE + request + CLOSE compound, the
  * shape most path operations take (one round trip, nothing left open). */
-enum mid_kind { MID_QUERY_INFO, MID_SET_INFO, MID_IOCTL };
+enum mid_kind { MID_QUERY_INFO, MID_SET_INFO, MID_IOCTL, MID_READ, MID_WRITE };
 
 struct mid_req {
 	enum mid_kind kind;
 	uint8_t info_type, info_class;		/* QUERY_INFO, SET_INFO */
 	uint32_t ctl_code;			/* IOCTL */
-	uint32_t output_len;			/* QUERY_INFO, IOCTL */
-	const uint8_t *input;			/* QUERY_INFO input, SET_INFO buffer, IOCTL input */
+	uint32_t output_len;			/* QUERY_INFO, IOCTL; READ: bytes to read at 0 */
+	const uint8_t *input;			/* QUERY_INFO input, SET_INFO buffer, IOCTL input,
+						 * WRITE data (at offset 0) */
 	size_t input_len;
 	/* If not NULL: set when the compound went again after a lost
 	 * connection, so that a change the server may have made already
@@ -151,6 +155,23 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 /* The same request (m) on an open handle, alone. */
 int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp);
+
+/* client_mfsymlink.c: symbolic links as Minshall+French symlink files
+ * (-o mfsymlinks). */
+#define MFSYMLINK_SIZE 1067
+#define MFSYMLINK_TARGET_MAX 1024
+bool mfsymlink_candidate(const struct stat *st);
+/* The file's 1067 bytes for target; -ENAMETOOLONG past 1024 bytes. */
+int mfsymlink_format(const char *target, uint8_t out[MFSYMLINK_SIZE]);
+/* The target's length (copied, NUL-terminated and cut to size, into
+ * target if not NULL), or -EINVAL for anything not such a file. */
+int mfsymlink_parse(const uint8_t *buf, size_t n, char *target, size_t size);
+/* The same, read from the file at sp (one compound). */
+int mfsymlink_read(struct client *c, const char *sp, char *target, size_t size);
+/* Create the file at sp (FILE_CREATE: never over an existing name). */
+int mfsymlink_create(struct client *c, const char *sp, const char *target);
+/* With mfsymlinks on, a stat of what is such a file shows a link. */
+void mfsymlink_fix_stat(struct client *c, const char *sp, struct stat *st);
 
 /* WRITEs of at most the negotiated size until size bytes are written. */
 ssize_t write_range(struct client *c, struct client_file *f, const void *buf, size_t size,

@@ -359,6 +359,10 @@ int client_readlink(struct client *c, const char *path, char *buf, size_t size)
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
+	if (c->mfsymlinks && size && mfsymlink_read(c, sp, buf, size) > 0) {
+		free(sp);
+		return 0;
+	}
 	ret = reparse_ioctl(c, sp, FILE_READ_ATTRIBUTES, FILE_OPEN, FSCTL_GET_REPARSE_POINT, NULL, 0,
 			    &rsp, &status);
 	free(sp);
@@ -419,6 +423,14 @@ int client_symlink(struct client *c, const char *target, const char *path)
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
+	/* Once the server has refused a reparse point, go straight to the
+	 * file form (two round trips fewer per link). */
+	if (c->mfsymlinks && __atomic_load_n(&c->reparse_refused, __ATOMIC_RELAXED)) {
+		ret = mfsymlink_create(c, sp, target);
+		free(sp);
+		forget_with_parent(c, path);
+		return ret;
+	}
 	t = strdup(target);
 	if (!t) {
 		free(sp);
@@ -462,9 +474,18 @@ int client_symlink(struct client *c, const char *target, const char *path)
 		delete_path(c, sp, FILE_NON_DIRECTORY_FILE, &ustatus);
 		if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
 		    status == STATUS_ACCESS_DENIED || status == STATUS_IO_REPARSE_TAG_NOT_HANDLED ||
-		    status == STATUS_PRIVILEGE_NOT_HELD || status == STATUS_NOT_A_REPARSE_POINT)
-			ret = -EPERM;	/* symlink(2): not supported here (Samba 4.17 says
-					 * NOT_A_REPARSE_POINT) */
+		    status == STATUS_PRIVILEGE_NOT_HELD || status == STATUS_NOT_A_REPARSE_POINT) {
+			/* symlink(2): not supported here (Samba 4.17 says
+			 * NOT_A_REPARSE_POINT), unless stored as a file. */
+			ret = -EPERM;
+			__atomic_store_n(&c->reparse_refused, true, __ATOMIC_RELAXED);
+			if (c->mfsymlinks)
+				ret = mfsymlink_create(c, sp, target);
+			else if (!__atomic_exchange_n(&c->told_mfsymlinks, true, __ATOMIC_RELAXED))
+				log_warn("the server refuses symbolic links (%s): mount with -o mfsymlinks "
+					 "to store them as Minshall+French symlink files, which the Linux "
+					 "kernel client and macOS read as links too", ntstatus_name(status));
+		}
 	}
 out:
 	conn_msg_free(&rsp);

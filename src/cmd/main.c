@@ -248,6 +248,7 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	co.attr.file_mode = o->file_mode;
 	co.attr.dir_mode = o->dir_mode;
 	co.actimeo_ms = (int)(o->actimeo_s * 1000);
+	co.mfsymlinks = o->mfsymlinks;
 	if (client_open(&co, &c, err) != 0) {
 		log_err("%s", err);
 		goto out;

@@ -455,6 +455,12 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		o->default_permissions = true;
 		return 0;
 	}
+	/* Symbolic links as Minshall+French files where the server refuses
+	 * reparse points (mount.cifs's name). */
+	if (key_is(k, kl, "mfsymlinks")) {
+		o->mfsymlinks = true;
+		return 0;
+	}
 	if (key_is(k, kl, "ignore_chown")) {
 		o->ignore_chown = true;
 		return 0;
