@@ -110,6 +110,7 @@ for config in ${RECONNECT_CONFIGS:-default smb21 signing encrypt}; do
 	reset
 	check "$config: idle reset is logged" logged 1 "connection to $RIG_ADDR lost"
 	check "$config: idle reset: reconnected by itself" logged 1 "restored after"
+	echo "# $config: idle reset: $(grep -o 'restored after .*' "$work/daemon.log" | tail -1)"
 	check "$config: idle reset: the share reads again" bash -c "[ \"\$(cat '$mnt/hello')\" = hello ]"
 
 	# An open file survives: its handle is reclaimed (durable) or
@@ -206,6 +207,7 @@ if check "restart: mount" mount_fg "$mnt" "echo_interval=2"; then
 	exec 8>&-
 	check "restart: the descriptor kept writing, every line on the server" \
 		bash -c "seq 1 20 | sed 's/^/line /' | cmp -s - '$RIG_SHARE_DIR/restart.log'"
+	echo "# restart: $(grep -o 'restored after .*' "$work/daemon.log" | tail -1)"
 	check "restart: one open reopened by name, one lost" \
 		bash -c "grep 'restored after' '$work/daemon.log' | grep -qE '0 open files reclaimed, 1 reopened, 1 lost'"
 	# read(2) itself (cat would fstat first, which asks by name: ENOENT).
