@@ -60,6 +60,10 @@ void lease_remember(struct client *c, const uint8_t key[16], const char *path);
 void lease_forget_all(struct client *c);
 void lease_break_received(void *arg, const uint8_t *msg, size_t len);
 
+/* Have the kernel drop what it caches of path, from another thread (a
+ * FUSE operation must not do it on a path it is working on). */
+void kernel_forget_later(struct client *c, const char *path);
+
 /* A change to the data of path: bump its change counter. */
 void file_changed(struct client *c, const char *path);
 /* The change counter of path. */

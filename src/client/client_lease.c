@@ -119,6 +119,35 @@ void client_set_invalidate(struct client *c, client_invalidate_fn fn, void *arg)
 	pthread_mutex_unlock(&c->lease_lock);
 }
 
+struct forget_job {
+	struct client *c;
+	char path[];
+};
+
+static void forget_job(void *arg)
+{
+	struct forget_job *j = arg;
+
+	pthread_mutex_lock(&j->c->lease_lock);
+	if (j->c->invalidate)
+		j->c->invalidate(j->c->invalidate_arg, j->path);
+	pthread_mutex_unlock(&j->c->lease_lock);
+	free(j);
+}
+
+void kernel_forget_later(struct client *c, const char *path)
+{
+	size_t n = strlen(path) + 1;
+	struct forget_job *j = malloc(sizeof(*j) + n);
+
+	if (!j)
+		return;
+	j->c = c;
+	memcpy(j->path, path, n);
+	if (workq_add(c->breaks, forget_job, j) != 0)
+		free(j);
+}
+
 struct break_job {
 	struct client *c;
 	struct lease_break b;

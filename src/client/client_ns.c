@@ -321,6 +321,10 @@ int client_link(struct client *c, const char *from, const char *to)
 	if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
 	    status == STATUS_INVALID_INFO_CLASS)
 		ret = -EPERM;	/* link(2): the file system does not do hard links */
+	/* The kernel knows each name as an inode of its own: the old name's
+	 * cached link count is now wrong. */
+	if (ret == 0)
+		kernel_forget_later(c, from);
 	forget_with_parent(c, from);
 	forget_with_parent(c, to);
 	return ret;

@@ -76,6 +76,14 @@ rename_onto_own_link() {
 }
 check "rename onto another link of the same file: success, nothing happens" rename_onto_own_link
 
+# Appends through either name of one file land after each other (the
+# kernel caches each name's size on its own; O_APPEND asks the server).
+links_append() {
+	printf AAAA >"$d/ha" && ln "$d/ha" "$d/hb" && printf BBBB >>"$d/ha" && printf CCCC >>"$d/hb" &&
+		[ "$(cat "$d/ha")" = AAAABBBBCCCC ] && [ "$(cat "$sd/ha")" = AAAABBBBCCCC ]
+}
+check "appends through two names of one file: AAAABBBBCCCC, as ext4" links_append
+
 # A copy whose source range lies past its end (truncated through the
 # other name): a short copy, here of 0 bytes, not EIO.
 check "copy_file_range past the end of the file copies what there is" python3 -c '
@@ -88,6 +96,22 @@ os.truncate(d + "/c1", 1000)
 s = os.open(d + "/c2", os.O_RDONLY)
 t = os.open(d + "/cd", os.O_WRONLY | os.O_CREAT, 0o644)
 sys.exit(0 if os.copy_file_range(s, t, 20000, 50000, 0) == 0 else 1)' "$d"
+
+# The link count of the old name after ln, on a mount that caches
+# attributes for 30 s: the kernel is told at once that it changed.
+check "a mount with actimeo=30" mount_rig "$work/mnt3" actimeo=30
+nlink_after_ln() {
+	local i
+	touch "$work/mnt3/n1" && stat "$work/mnt3/n1" >/dev/null && ln "$work/mnt3/n1" "$work/mnt3/n2" || return 1
+	for i in $(seq 1 50); do
+		[ "$(stat -c %h "$work/mnt3/n1")" = 2 ] && return 0
+		sleep 0.2
+	done
+	echo "  nlink of the old name: $(stat -c %h "$work/mnt3/n1")"
+	return 1
+}
+check "ln: the old name's link count is 2 right away, not after actimeo" nlink_after_ln
+check "the actimeo=30 mount unmounts" umount_rig "$work/mnt3" "$MOUNT_PID"
 
 # --- appends from two clients ---------------------------------------------------
 # Two mounts of one share stand in for two machines: 8 processes, half
