@@ -167,6 +167,27 @@ mount_share() {
 	mountpoint -q "$mnt"
 }
 
+# mount_logged MNT OPTIONS LOG: mount the current rig's share on MNT with
+# the daemon in the foreground as a background job, its stderr (the log)
+# in LOG, for checks on what it says; the rig's credentials plus OPTIONS.
+# Sets MOUNT_PID; the EXIT trap unmounts.
+mount_logged() {
+	local i
+	mkdir -p "$1"
+	: >"$3"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$1" -f \
+		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${2:+,$2}" 2>"$3" &
+	MOUNT_PID=$!
+	at_exit "umount_rig '$1' '$MOUNT_PID'"
+	for i in $(seq 1 200); do
+		mounted "$1" && return 0
+		alive "$MOUNT_PID" || break
+		sleep 0.05
+	done
+	echo "  mount failed: $(cat "$3")"
+	return 1
+}
+
 # alive PID: the process runs (a zombie waiting for init to reap it has
 # exited: PID 1 of some sandboxes reaps slowly).
 alive() {

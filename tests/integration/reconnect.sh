@@ -15,24 +15,8 @@ work=$(mktemp -d)
 at_exit "rm -rf '$work'"
 mnt=$work/mnt
 
-# mount_fg MNT OPTIONS: mount the rig's share with the daemon in the
-# foreground (its log in $work/daemon.log), as a background job.
-mount_fg() {
-	local i
-	mkdir -p "$1"
-	: >"$work/daemon.log"
-	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$1" -f \
-		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${2:+,$2}" 2>"$work/daemon.log" &
-	MOUNT_PID=$!
-	at_exit "umount_rig '$1' '$MOUNT_PID'"
-	for i in $(seq 1 200); do
-		mounted "$1" && return 0
-		alive "$MOUNT_PID" || break
-		sleep 0.05
-	done
-	echo "  mount failed: $(cat "$work/daemon.log")"
-	return 1
-}
+# mount_fg MNT OPTIONS: mount with the daemon's log in $work/daemon.log.
+mount_fg() { mount_logged "$1" "$2" "$work/daemon.log"; }
 
 # reset: destroy the daemon's TCP connections to the rig (as a NAT box
 # or a server reboot would), without touching anything else.

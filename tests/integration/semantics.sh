@@ -21,21 +21,8 @@ first_pid=$MOUNT_PID
 d=$mnt
 sd=$RIG_SHARE_DIR
 
-# mount_fg_log MNT OPTIONS: mount in the foreground, its log in
-# $work/daemon.log (for checks on what the daemon says).
-mount_fg_log() {
-	local i
-	mkdir -p "$1"
-	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$1" -f \
-		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${2:+,$2}" 2>"$work/daemon.log" &
-	MOUNT_PID=$!
-	at_exit "umount_rig '$1' '$MOUNT_PID'"
-	for i in $(seq 1 200); do
-		mounted "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+# mount_fg_log MNT OPTIONS: mount with the daemon's log in $work/daemon.log.
+mount_fg_log() { mount_logged "$1" "$2" "$work/daemon.log"; }
 
 # --- a name reused while the old file is open --------------------------------
 # The old file stays readable through its descriptor, the new one is a
