@@ -4,6 +4,9 @@
   rig_check.py linkcut VETH SECONDS
       list the share, take VETH down for SECONDS with a request sent
       during the cut, list again: all on one TCP connection.
+  rig_check.py hold-lock NAME SECONDS
+      hold an exclusive lock on byte 2^64-2 of NAME (the one smbfuse
+      takes around an O_APPEND write) for SECONDS, then release it.
   rig_check.py durable reset|restart [--lock]
       open a file with a durable v2 handle (batch oplock; with --lock
       also an exclusive byte-range lock), lose the connection, then
@@ -114,12 +117,13 @@ def create(smb, tid, name, ctx):
     return fid, s3.SMB2Create_Response(seen["ans"]["Data"])
 
 
-def lock(smb, tid, fid):
-    """An exclusive byte-range lock on bytes 0-9 (impacket's own lock()
-    cannot encode its lock elements)."""
+def lock(smb, tid, fid, offset=0, length=10,
+         flags=s3.SMB2_LOCKFLAG_EXCLUSIVE_LOCK | s3.SMB2_LOCKFLAG_FAIL_IMMEDIATELY):
+    """A byte-range lock (by default exclusive, on bytes 0-9) or unlock
+    (impacket's own lock() cannot encode its lock elements)."""
     el = s3.SMB2_LOCK_ELEMENT()
-    el["Offset"], el["Length"] = 0, 10
-    el["Flags"] = s3.SMB2_LOCKFLAG_EXCLUSIVE_LOCK | s3.SMB2_LOCKFLAG_FAIL_IMMEDIATELY
+    el["Offset"], el["Length"] = offset, length
+    el["Flags"] = flags
     req = s3.SMB2Lock()
     req["FileID"] = fid
     req["LockCount"] = 1
@@ -191,9 +195,29 @@ def durable(mode, with_lock):
     return 0 if ok else 1
 
 
+def hold_lock(name, seconds):
+    """Hold the byte smbfuse locks around an O_APPEND write (2^64 - 2)
+    for a while: an append through a mount then waits for it, and the
+    server answers that LOCK with STATUS_PENDING first."""
+    conn = connect()
+    smb = conn.getSMBServer()
+    tid = conn.connectTree(ENV["RIG_SHARE"])
+    fid = conn.openFile(tid, name, desiredAccess=0x12019F, shareMode=7)
+    if not lock(smb, tid, fid, offset=0xFFFFFFFFFFFFFFFE, length=1):
+        print("could not take the lock")
+        return 1
+    print("LOCKED", flush=True)
+    time.sleep(seconds)
+    ok = lock(smb, tid, fid, offset=0xFFFFFFFFFFFFFFFE, length=1, flags=s3.SMB2_LOCKFLAG_UNLOCK)
+    conn.closeFile(tid, fid)
+    return 0 if ok else 1
+
+
 def main(argv):
     if len(argv) == 3 and argv[0] == "linkcut":
         return linkcut(argv[1], float(argv[2]))
+    if len(argv) == 3 and argv[0] == "hold-lock":
+        return hold_lock(argv[1], float(argv[2]))
     if len(argv) in (2, 3) and argv[0] == "durable" and argv[1] in ("reset", "restart"):
         return durable(argv[1], argv[2:] == ["--lock"])
     print(__doc__, file=sys.stderr)

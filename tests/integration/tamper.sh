@@ -62,12 +62,27 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	sleep 3.5
 	echoes=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-c.bin") if struct.unpack_from("<H", open(f,"rb").read(), 12)[0] == 13))' "$dump")
 	check "keepalive: an idle mount sent ECHOs (got $echoes in 3.5 s)" test "$echoes" -ge 2
-	# Large reads and writes make smbd answer STATUS_PENDING first (its
-	# async I/O); the requests must wait for the final answers.
+	# Large reads and writes may make smbd answer STATUS_PENDING first
+	# (its async I/O, when slower than 0.5 ms); the requests must wait
+	# for the final answers.
 	head -c $((48 << 20)) /dev/urandom >"$RIG_SHARE_DIR/big"
 	chown "$RIG_USER" "$RIG_SHARE_DIR/big"
 	check "interim responses: a 48 MiB read is intact" cmp "$mnt/big" "$RIG_SHARE_DIR/big"
 	check "interim responses: a 48 MiB write is intact" bash -c "cp '$RIG_SHARE_DIR/big' '$mnt/big2' && cmp '$RIG_SHARE_DIR/big' '$RIG_SHARE_DIR/big2'"
+	# A LOCK that has to wait is answered STATUS_PENDING for sure (the
+	# I/O above only when smbd's async I/O is slow enough): hold the
+	# byte an O_APPEND write locks from another client while appending.
+	printf 'x' >"$RIG_SHARE_DIR/locked"
+	chown "$RIG_USER" "$RIG_SHARE_DIR/locked"
+	RIG_ADDR=$RIG_ADDR RIG_PORT=$RIG_PORT RIG_SHARE=$RIG_SHARE RIG_USER=$RIG_USER \
+		RIG_PASSWORD=$RIG_PASSWORD /usr/bin/python3 "$top_srcdir/tests/integration/rig_check.py" \
+		hold-lock locked 2 >"$dump.hold" 2>&1 &
+	holder=$!
+	for _ in $(seq 1 100); do grep -q LOCKED "$dump.hold" 2>/dev/null && break; sleep 0.05; done
+	check "interim responses: an append waits for another client's lock, then succeeds" \
+		bash -c "echo y >>'$mnt/locked' && [ \"\$(cat '$RIG_SHARE_DIR/locked')\" = xy ]"
+	wait "$holder" || true
+	rm -f "$dump.hold"
 	interim=$(python3 -c 'import glob,struct,sys; print(sum(1 for f in glob.glob(sys.argv[1]+"/*-s.bin") if len(open(f,"rb").read()) >= 64 and struct.unpack_from("<I", open(f,"rb").read(), 8)[0] == 0x103))' "$dump")
 	echo "# $interim interim (STATUS_PENDING) responses seen"
 	check "interim responses: the server did send some (saw $interim)" test "$interim" -ge 1
