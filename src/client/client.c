@@ -414,6 +414,10 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
+	/* Unmounting: no request waits for a reconnect any more, and one
+	 * in progress is given up, so that nothing below waits for it. */
+	if (c->s)
+		session_begin_close(c->s);
 	/* No new break jobs (this waits out one being queued), then let
 	 * the queued ones finish. */
 	if (c->s)

@@ -214,6 +214,6 @@ void lease_break_received(void *arg, const uint8_t *msg, size_t len)
 		return;
 	}
 	j->c = c;
-	if (workq_add(c->workers, break_job, j) != 0)
+	if (workq_add(c->breaks, break_job, j) != 0)
 		free(j);
 }

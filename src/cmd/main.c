@@ -192,6 +192,13 @@ static void detach_stdio(void)
 	}
 }
 
+/* The abort hook while the mount goes away: nothing waits any more. */
+static int unmounting(void *arg)
+{
+	(void)arg;
+	return -ENOTCONN;
+}
+
 static int mount_and_serve(struct options *o, const char *mountpoint)
 {
 	struct client_opts co = { 0 };
@@ -325,9 +332,13 @@ out:
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
 	if (fuse) {
-		/* No lease break may reach the FUSE handle once it is gone. */
-		if (c)
+		/* No lease break, and no request waiting for a reconnect, may
+		 * reach the FUSE handle once it is gone: from here on waits
+		 * end at once (the mount is going away). */
+		if (c) {
 			client_set_invalidate(c, NULL, NULL);
+			client_set_abort(c, unmounting, NULL);
+		}
 		if (mounted)
 			fuse_unmount(fuse);
 		fuse_destroy(fuse);

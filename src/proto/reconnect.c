@@ -158,6 +158,7 @@ static int reconnect_once(struct session *s, struct open_stats *st, char *err)
 	conn_break_fn bfn;
 	void *barg;
 	struct tree *t;
+	bool done;
 	int ret;
 
 	ret = session_connect(s, &conn, &info, preauth, err);
@@ -165,16 +166,29 @@ static int reconnect_once(struct session *s, struct open_stats *st, char *err)
 		ret = same_server(s, &info, err);
 	pthread_mutex_lock(&s->lock);
 	old_sid = s->session_id;
-	gen = s->chan_gen + 1;
-	bfn = s->break_fn;
-	barg = s->break_arg;
+	/* A generation of its own for every attempt: opens reclaimed on an
+	 * attempt that failed later must not look current on the next. */
+	gen = ++s->gen_counter;
 	pthread_mutex_unlock(&s->lock);
 	if (!ret)
 		ret = session_logon(s, conn, &info, preauth, old_sid, &sid, &sec, err);
 	OPENSSL_cleanse(preauth, sizeof(preauth));
 	if (ret)
 		goto fail;
-	conn_set_break_handler(conn, bfn, barg);
+	/* Until it sticks: client_close may clear the session's handler
+	 * meanwhile, and the cleared one must win. */
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		bfn = s->break_fn;
+		barg = s->break_arg;
+		pthread_mutex_unlock(&s->lock);
+		conn_set_break_handler(conn, bfn, barg);
+		pthread_mutex_lock(&s->lock);
+		done = s->break_fn == bfn && s->break_arg == barg;
+		pthread_mutex_unlock(&s->lock);
+		if (done)
+			break;
+	}
 	/* 3.x: a new ChannelSequence, so that the server can tell what
 	 * comes now from what was in flight before (MS-SMB2 3.2.4.1). */
 	pthread_mutex_lock(&s->lock);
@@ -277,6 +291,7 @@ static void *recover_main(void *arg)
 int session_start_recovery(struct session *s, struct conn *conn, uint64_t sid,
 			   const struct conn_security *sec)
 {
+	s->gen_counter = 1;
 	publish(s, conn, 1, sid, sec);
 	if (!s->reconnect)
 		return 0;
@@ -290,9 +305,9 @@ int session_start_recovery(struct session *s, struct conn *conn, uint64_t sid,
 	return 0;
 }
 
-void session_stop_recovery(struct session *s)
+void session_begin_close(struct session *s)
 {
-	struct conn *conn, *dead, *attempt;
+	struct conn *attempt;
 
 	pthread_mutex_lock(&s->lock);
 	s->closing = true;
@@ -307,6 +322,13 @@ void session_stop_recovery(struct session *s)
 		conn_kill(attempt, "unmounting");
 		conn_put(attempt);
 	}
+}
+
+void session_stop_recovery(struct session *s)
+{
+	struct conn *conn, *dead;
+
+	session_begin_close(s);
 	if (s->recoverer_started)
 		pthread_join(s->recoverer, NULL);
 	pthread_mutex_lock(&s->lock);

@@ -77,7 +77,12 @@ static int address(struct tree *t, struct request *rq, const struct channel *ch,
 			 * sent again through a durable handle: the server then
 			 * knows it may have seen it before (3.3.5.2.10). */
 			le16_put(m + SMB2_HDR_STATUS, ch->channel_sequence);
-			if (rq->resent && durable && replayable(le16_get(m + SMB2_HDR_COMMAND)))
+			/* A CREATE sent again may have been done, and granted a
+			 * durable handle under its CreateGuid: as a replay the
+			 * server answers with that open instead of refusing a
+			 * second one (MS-SMB2 3.3.5.9.10). */
+			if (rq->resent && ((durable && replayable(le16_get(m + SMB2_HDR_COMMAND))) ||
+					   le16_get(m + SMB2_HDR_COMMAND) == SMB2_CREATE))
 				flags |= SMB2_FLAGS_REPLAY_OPERATION;
 		}
 		le32_put(m + SMB2_HDR_FLAGS, flags);

@@ -600,11 +600,11 @@ static int reauth_once(struct session *s, char *err)
 	size_t keylen = 0;
 	int ret;
 
-	ret = session_channel(s, &ch, NULL, NULL);
-	if (ret) {
-		seterr(err, "the connection is down");
-		return ret;
-	}
+	/* Not waiting for a reconnect here (under the send lock, with no
+	 * way to be interrupted): the reconnect logs on afresh anyway. */
+	ret = session_channel_now(s, &ch);
+	if (ret)
+		return -ENOTCONN;
 	st.conn = ch.conn;
 	st.ci = conn_info(ch.conn);
 	st.sid = ch.session_id;
@@ -656,6 +656,12 @@ int session_reauth(struct session *s, uint64_t seen, char err[SESSION_ERRLEN])
 	pthread_rwlock_wrlock(&s->send_lock);
 	ret = reauth_once(s, err);
 	pthread_rwlock_unlock(&s->send_lock);
+	if (ret == -ENOTCONN) {
+		/* The connection is down: the caller sends again, waits for
+		 * the reconnect, whose logon takes a fresh ticket. */
+		ret = 0;
+		goto out;
+	}
 	if (ret) {
 		/* Said once a minute, or when the reason changes. */
 		if (!s->reauth_logged_ms || now - s->reauth_logged_ms >= REAUTH_LOG_MS ||

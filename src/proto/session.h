@@ -89,7 +89,8 @@ struct session {
 	pthread_cond_t chan_cond;
 	struct conn *conn;		/* NULL while down; a reference of the session's */
 	struct conn *dead;		/* the channel that died, for the recovery thread to drop */
-	uint64_t chan_gen;		/* bumped for every new channel */
+	uint64_t chan_gen;		/* the current channel's generation */
+	uint64_t gen_counter;		/* the last generation handed out (one per attempt) */
 	uint64_t session_id;		/* changes with every new logon */
 	uint16_t channel_sequence;	/* 3.x: bumped at every reconnect (MS-SMB2 3.2.4.1) */
 	bool encrypting;		/* every request sealed */
@@ -134,6 +135,11 @@ struct session {
 /* Write one sentence for the user into err. */
 void session_seterr(char err[SESSION_ERRLEN], const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Unmount begins: requests stop waiting for the channel, and a
+ * reconnect attempt in progress is killed, so that closing the trees
+ * does not wait for it (reconnect.c). */
+void session_begin_close(struct session *s);
 
 /* Connect, negotiate, authenticate.  On failure returns -errno and err
  * holds one sentence for the user. */
