@@ -224,6 +224,7 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 	int ret;
 
 	chain_init(&ch, c);
+	ch.no_resend = m->no_resend;
 	ret = chain_create(&ch, smbpath, access, disposition, options, 0);
 	if (!ret)
 		ret = mid_enc(&ch, NULL, m);

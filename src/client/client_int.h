@@ -145,6 +145,9 @@ struct mid_req {
 	 * connection, so that a change the server may have made already
 	 * can be judged by its outcome (a rename's source gone, say). */
 	bool *resent;
+	/* Not sent again after a lost connection (an answer lost then is
+	 * EIO): a create that must not be judged by EEXIST afterwards. */
+	bool no_resend;
 };
 
 /* Run CREATE(smbpath) + m + CLOSE.  0 when the CREATE and the middle

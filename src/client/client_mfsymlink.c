@@ -126,6 +126,9 @@ int mfsymlink_create(struct client *c, const char *sp, const char *target)
 	uint8_t buf[MFSYMLINK_SIZE];
 	struct mid_req write_all = {
 		.kind = MID_WRITE, .input = buf, .input_len = sizeof(buf),
+		/* Sent twice, FILE_CREATE would report EEXIST for the link
+		 * the first one made. */
+		.no_resend = true,
 	};
 	uint32_t status;
 	int ret;

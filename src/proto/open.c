@@ -171,11 +171,15 @@ static int recover_one(struct smb_open *o, struct conn *conn, uint64_t sid, uint
 		ret = create_on(o, conn, sid, tid, true, &p, &status);
 		if (ret)
 			goto out;
-		if (status == STATUS_SUCCESS)
+		if (status == STATUS_SUCCESS) {
 			how = 1;
-		else
+		} else {
+			/* Under the tree's lock: a rename may replace o->path. */
+			pthread_mutex_lock(&o->t->lock);
 			log_debug("reclaiming the durable handle of %s failed: %s", o->path,
 				  ntstatus_name(status));
+			pthread_mutex_unlock(&o->t->lock);
+		}
 	}
 	if (!how) {
 		/* A fresh CreateGuid: the old one names a handle the server
@@ -191,14 +195,18 @@ static int recover_one(struct smb_open *o, struct conn *conn, uint64_t sid, uint
 	if (how) {
 		o->fid = p.fid;
 		o->durable = how == 1 || p.durable;
+		/* A reopen asked for a durable handle afresh: what the next
+		 * reclaim must name is what it got. */
+		if (how == 2)
+			o->durable_asked = p.durable ? durable_kind(o, conn_info(conn)->dialect) :
+				DURABLE_NONE;
 		o->chan_gen = gen;
 	} else {
 		o->lost = true;
-	}
-	pthread_mutex_unlock(&o->t->lock);
-	if (!how)
 		log_err("after reconnecting, %s could not be opened again (%s): its open file "
 			"descriptors fail with EIO from now on", o->path, ntstatus_name(status));
+	}
+	pthread_mutex_unlock(&o->t->lock);
 	ret = how;
 out:
 	pthread_mutex_unlock(&o->recover_lock);
