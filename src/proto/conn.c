@@ -101,6 +101,11 @@ void conn_msg_free(struct conn_msg *m)
 	m->len = 0;
 }
 
+uint32_t conn_msg_status(const struct conn_msg *m)
+{
+	return le32_get(m->buf + SMB2_HDR_STATUS);
+}
+
 static struct pending **bucket(struct conn *c, uint64_t mid)
 {
 	return &c->table[(mid ^ (mid >> 8)) % PENDING_BUCKETS];

@@ -65,6 +65,9 @@ struct conn_msg {
 
 void conn_msg_free(struct conn_msg *m);
 
+/* The Status field of a received message's header. */
+uint32_t conn_msg_status(const struct conn_msg *m);
+
 /* What the session layer hands the connection once it has keys. */
 struct conn_security {
 	uint64_t session_id;

@@ -57,11 +57,6 @@ static void seterr(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint32_t rsp_status(const struct conn_msg *m)
-{
-	return le32_get(m->buf + SMB2_HDR_STATUS);
-}
-
 /* --- SMB1-only diagnosis ------------------------------------------------ */
 
 /*
@@ -252,7 +247,7 @@ int negotiate(struct conn *conn, const struct negotiate_params *o, struct conn_i
 	/* The preauth hash covers the messages exactly as sent/received. */
 	memset(preauth, 0, SMB2_PREAUTH_HASH_SIZE);
 	smb2_preauth_update(preauth, w.p, w.len);
-	status = rsp_status(&rsp);
+	status = conn_msg_status(&rsp);
 	if (status != STATUS_SUCCESS) {
 		ret = pdu_error_dec(rsp.buf, rsp.len) ? -EPROTO : ntstatus_to_errno(status);
 		if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_PARAMETER)

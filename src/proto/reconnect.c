@@ -196,7 +196,7 @@ static int reconnect_once(struct session *s, struct open_stats *st, char *err)
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&s->trees_lock);
 	for (t = s->trees; t && !ret; t = t->next) {
-		ret = tree_connect_on(t, conn, sid, gen, &sec, err);
+		ret = tree_connect_on(t, conn, sid, &sec, err);
 		if (!ret)
 			open_recover_all(t, conn, sid, tree_id(t), gen, st);
 		if (!ret && !conn_alive(conn)) {

@@ -62,30 +62,30 @@ struct setup {
 	struct conn_security sec;	/* what the connection was told */
 };
 
-/* Send one message (w holds it from offset 0) and take its response. */
-static int call1(struct setup *st, struct wr *w, struct conn_msg *rsp, const char *what)
+int session_call_one(struct conn *conn, struct wr *w, struct conn_msg *rsp, const char *what,
+		     char err[SESSION_ERRLEN])
 {
 	int ret;
 
 	if (w->bad)
 		return -ENOMEM;
-	ret = conn_call(st->conn, w->p, w->len, 1, rsp, 0);
+	ret = conn_call(conn, w->p, w->len, 1, rsp, 0);
 	if (ret) {
 		if (ret == -ETIMEDOUT)
-			seterr(st->err, "the server did not answer %s within the timeout", what);
+			seterr(err, "the server did not answer %s within the timeout", what);
 		else if (ret == -EAGAIN)
-			seterr(st->err, "%s cannot be sent: the server granted no credits, so it allows "
+			seterr(err, "%s cannot be sent: the server granted no credits, so it allows "
 			       "no more requests", what);
 		else
-			seterr(st->err, "%s failed: %s", what,
-			       *conn_error(st->conn) ? conn_error(st->conn) : strerror(-ret));
+			seterr(err, "%s failed: %s", what,
+			       *conn_error(conn) ? conn_error(conn) : strerror(-ret));
 	}
 	return ret;
 }
 
-static uint32_t rsp_status(const struct conn_msg *m)
+static int call1(struct setup *st, struct wr *w, struct conn_msg *rsp, const char *what)
 {
-	return le32_get(m->buf + SMB2_HDR_STATUS);
+	return session_call_one(st->conn, w, rsp, what, st->err);
 }
 
 /* --- SESSION_SETUP ------------------------------------------------------- */
@@ -117,7 +117,7 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 	 * all but the final (SUCCESS) one. */
 	if (st->ci->dialect == SMB2_DIALECT_311)
 		smb2_preauth_update(st->preauth, w.p, w.len);
-	status = rsp_status(rsp);
+	status = conn_msg_status(rsp);
 	if (status == STATUS_MORE_PROCESSING_REQUIRED) {
 		*final = false;
 		if (st->ci->dialect == SMB2_DIALECT_311)
@@ -767,7 +767,6 @@ static void take_channel(struct session *s, struct channel *ch)
 	ch->gen = s->chan_gen;
 	ch->session_id = s->session_id;
 	ch->channel_sequence = s->channel_sequence;
-	ch->encrypting = s->encrypting;
 }
 
 int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,

@@ -117,8 +117,10 @@ struct session {
 	 * and krb5_target/krb5_lifetime_s change under reauth_lock. */
 	pthread_mutex_t reauth_lock;
 	/* Held shared by every request while it is on the wire
-	 * (session_enter/leave), exclusively while re-authenticating or
-	 * reconnecting: the server refuses what arrives in between.  Held
+	 * (session_enter/leave), exclusively while re-authenticating: the
+	 * server refuses what arrives in between.  (A reconnect needs no
+	 * such lock: nothing is sent on the new channel before it is
+	 * published.)  Held
 	 * across one conn_call only; lease break acknowledgements, which a
 	 * request on the wire may be waiting for, go without it. */
 	pthread_rwlock_t send_lock;
@@ -131,6 +133,11 @@ struct session {
 	int reauth_failed_ret;
 	char reauth_failed_err[SESSION_ERRLEN];
 };
+
+/* One message (w holds it from offset 0) on conn, and its response;
+ * on failure err says what went wrong with "what" (e.g. "TREE_CONNECT"). */
+int session_call_one(struct conn *conn, struct wr *w, struct conn_msg *rsp, const char *what,
+		     char err[SESSION_ERRLEN]);
 
 /* Write one sentence for the user into err. */
 void session_seterr(char err[SESSION_ERRLEN], const char *fmt, ...)
@@ -161,7 +168,6 @@ struct channel {
 	uint64_t gen;
 	uint64_t session_id;
 	uint16_t channel_sequence;
-	bool encrypting;
 };
 int session_channel(struct session *s, struct channel *ch, session_abort_fn abort_fn,
 		    void *abort_arg);

@@ -39,22 +39,7 @@ struct tcon {
 
 static int call1(struct tcon *st, struct wr *w, struct conn_msg *rsp, const char *what)
 {
-	int ret;
-
-	if (w->bad)
-		return -ENOMEM;
-	ret = conn_call(st->conn, w->p, w->len, 1, rsp, 0);
-	if (ret == -ETIMEDOUT)
-		seterr(st->err, "the server did not answer %s within the timeout", what);
-	else if (ret)
-		seterr(st->err, "%s failed: %s", what,
-		       *conn_error(st->conn) ? conn_error(st->conn) : strerror(-ret));
-	return ret;
-}
-
-static uint32_t rsp_status(const struct conn_msg *m)
-{
-	return le32_get(m->buf + SMB2_HDR_STATUS);
+	return session_call_one(st->conn, w, rsp, what, st->err);
 }
 
 /* --- TREE_CONNECT and VALIDATE_NEGOTIATE_INFO ------------------------------ */
@@ -90,7 +75,7 @@ static int tree_connect(struct tcon *st)
 	ret = call1(st, &w, &rsp, "TREE_CONNECT");
 	if (ret)
 		goto out;
-	status = rsp_status(&rsp);
+	status = conn_msg_status(&rsp);
 	if (status != STATUS_SUCCESS) {
 		ret = ntstatus_to_errno(status);
 		if (status == STATUS_BAD_NETWORK_NAME)
@@ -174,7 +159,7 @@ static int validate_negotiate(struct tcon *st)
 		       *conn_error(st->conn) ? conn_error(st->conn) : strerror(-ret));
 		goto out;
 	}
-	status = rsp_status(&rsp);
+	status = conn_msg_status(&rsp);
 	if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST ||
 	    status == STATUS_FILE_CLOSED) {
 		/* A down-level server that does not implement it; the answer
@@ -213,7 +198,7 @@ out:
 	return ret;
 }
 
-int tree_connect_on(struct tree *t, struct conn *conn, uint64_t sid, uint64_t gen,
+int tree_connect_on(struct tree *t, struct conn *conn, uint64_t sid,
 		    struct conn_security *sec, char err[SESSION_ERRLEN])
 {
 	struct session *s = t->s;
@@ -236,7 +221,6 @@ int tree_connect_on(struct tree *t, struct conn *conn, uint64_t sid, uint64_t ge
 		return ret;
 	pthread_mutex_lock(&t->lock);
 	t->tree_id = st.tree_id;
-	t->chan_gen = gen;
 	t->share_flags = st.share_flags;
 	t->share_capabilities = st.share_capabilities;
 	t->maximal_access = st.maximal_access;
@@ -270,7 +254,7 @@ int tree_open(struct session *s, const char *share, struct tree **out, char err[
 		struct conn_security sec = s->sec_state;
 
 		pthread_mutex_unlock(&s->lock);
-		ret = tree_connect_on(t, ch.conn, ch.session_id, ch.gen, &sec, err);
+		ret = tree_connect_on(t, ch.conn, ch.session_id, &sec, err);
 		OPENSSL_cleanse(&sec, sizeof(sec));
 	}
 	session_channel_put(&ch);

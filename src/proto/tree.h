@@ -27,7 +27,6 @@ struct tree {
 	struct tree *next;		/* s->trees_lock: the session's trees */
 	pthread_mutex_t lock;		/* guards every field below */
 	uint32_t tree_id;		/* a new one after every reconnect */
-	uint64_t chan_gen;		/* the channel tree_id belongs to */
 	uint32_t share_flags;
 	uint32_t share_capabilities;
 	uint32_t maximal_access;
@@ -43,9 +42,9 @@ int tree_open(struct session *s, const char *share, struct tree **t, char err[SE
  * opens, free.  Before session_close. */
 void tree_close(struct tree *t);
 
-/* For reconnect.c: connect t again on a new connection (sid, gen) with
- * the session's keys there (sealing may get turned on). */
-int tree_connect_on(struct tree *t, struct conn *conn, uint64_t sid, uint64_t gen,
+/* For reconnect.c: connect t again on a new connection (logged on as
+ * sid) with the session's keys there (sealing may get turned on). */
+int tree_connect_on(struct tree *t, struct conn *conn, uint64_t sid,
 		    struct conn_security *sec, char err[SESSION_ERRLEN]);
 
 uint32_t tree_id(struct tree *t);
