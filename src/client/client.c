@@ -60,7 +60,7 @@ int chain_send(struct chain *ch)
 {
 	struct request rq = {
 		.buf = ch->w.p, .len = ch->w.len, .n = ch->n,
-		.no_resend = ch->no_resend, .unheld = ch->unheld,
+		.no_resend = ch->no_resend, .unheld = ch->unheld, .patient = ch->patient,
 	};
 	int ret;
 
@@ -366,6 +366,7 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 		return -ENOMEM;
 	pthread_mutex_init(&c->lease_lock, NULL);
 	pthread_mutex_init(&c->writers_lock, NULL);
+	pthread_mutex_init(&c->locks_lock, NULL);
 	pthread_cond_init(&c->writers_idle, NULL);
 	c->cfg = o->attr;
 	c->mfsymlinks = o->mfsymlinks;
@@ -430,6 +431,7 @@ void client_close(struct client *c)
 	lease_forget_all(c);
 	pthread_mutex_destroy(&c->lease_lock);
 	pthread_mutex_destroy(&c->writers_lock);
+	pthread_mutex_destroy(&c->locks_lock);
 	pthread_cond_destroy(&c->writers_idle);
 	attrcache_free(c->cache);
 	free(c->prefix);
@@ -787,6 +789,7 @@ int client_close_file(struct client *c, struct client_file *f)
 	if (f->writable)
 		writer_closing(c, f);
 	ra_free(f->ra);		/* first: its reads use the handle */
+	client_locks_closing(c, f);
 	ret = close_open(c, f->open);
 	if (f->writable)
 		writer_remove(c, f);
@@ -870,6 +873,9 @@ ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t s
 {
 	ssize_t n;
 
+	/* The data the process locked may have changed under it. */
+	if (open_locks_lost(f->open))
+		return -EIO;
 	if (f->ra) {
 		n = ra_read(f->ra, buf, size, off);
 		if (n == 0 || n == (ssize_t)size)
@@ -907,6 +913,8 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 ssize_t client_write(struct client *c, struct client_file *f, const void *buf, size_t size,
 		     off_t off)
 {
+	if (open_locks_lost(f->open))
+		return -EIO;
 	if (f->append)
 		return append_write(c, f, buf, size);
 	return write_range(c, f, buf, size, off);

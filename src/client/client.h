@@ -47,6 +47,7 @@ struct client_file {
 	char *path;			/* the FUSE path it was opened by */
 	struct client *c;
 	struct readahead *ra;		/* NULL for directories and write-only files */
+	struct lockfile *lf;		/* its file's locks, once it locked (client_lock.c) */
 	/* c->writers_lock: the list of writable files, how many
 	 * writer_borrow callers use fid, and whether its CLOSE is on the way. */
 	struct client_file *next_writer;
@@ -108,6 +109,19 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 /* fallocate: mode 0 extends the allocation, FALLOC_FL_PUNCH_HOLE|KEEP_SIZE
  * zeroes a range (FSCTL_SET_ZERO_DATA); others -EOPNOTSUPP. */
 int client_fallocate(struct client *c, struct client_file *f, int mode, off_t off, off_t len);
+
+/* Byte-range locks held on the server (client_lock.c).  owner is the
+ * kernel's lock owner; start and end are inclusive (end OFFSET_MAX: to
+ * the end of any file).  setlk: type F_RDLCK, F_WRLCK or F_UNLCK; with
+ * wait it waits for a conflicting lock to go (until interrupted: -EINTR),
+ * else -EAGAIN.  getlk: *type in, the conflicting lock (or F_UNLCK) out.
+ * flock: op as flock(2) takes it.  Closing a file does not unlock: the
+ * caller unlocks the closing process's locks first (POSIX's rule). */
+int client_setlk(struct client *c, struct client_file *f, uint64_t owner, pid_t pid, int type,
+		 uint64_t start, uint64_t end, bool wait);
+int client_getlk(struct client *c, struct client_file *f, uint64_t owner, int *type,
+		 uint64_t *start, uint64_t *end, pid_t *pid);
+int client_flock(struct client *c, struct client_file *f, uint64_t owner, int op);
 
 /* The errno for a server status (context-free cases). */
 int client_errno(uint32_t status);

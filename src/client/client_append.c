@@ -37,7 +37,7 @@ static int append_lock(struct client *c, struct client_file *f, uint32_t flags)
 
 	chain_init(&ch, c);
 	chain_next_on(&ch, SMB2_LOCK, 0, f->open);
-	ret = pdu_lock_enc(&ch.w, (struct smb2_fid){ 0, 0 }, &l, 1);
+	ret = pdu_lock_enc(&ch.w, (struct smb2_fid){ 0, 0 }, 0, &l, 1);
 	if (!ret)
 		ret = chain_send(&ch);
 	if (!ret)

@@ -39,6 +39,8 @@ struct client {
 	struct lease_entry *leases;
 	client_invalidate_fn invalidate;
 	void *invalidate_arg;
+	pthread_mutex_t locks_lock;	/* guards lockfiles (and each one's refs) */
+	struct lockfile *lockfiles;	/* files with byte-range locks (client_lock.c) */
 	pthread_mutex_t writers_lock;	/* guards the two fields below */
 	pthread_cond_t writers_idle;	/* a borrowed handle was given back */
 	struct client_file *writers;	/* open writable files (next_writer) */
@@ -92,6 +94,9 @@ struct chain {
 	 * (queued behind a re-authentication it would stall that request
 	 * until the server's break timeout). */
 	bool unheld;
+	/* A blocking lock: waits while the server says STATUS_PENDING, and
+	 * is cancelled when the caller is interrupted (request.h). */
+	bool patient;
 };
 
 void chain_init(struct chain *ch, struct client *c);
@@ -183,6 +188,10 @@ void mfsymlink_fix_stat(struct client *c, const char *sp, struct stat *st);
 /* WRITEs of at most the negotiated size until size bytes are written. */
 ssize_t write_range(struct client *c, struct client_file *f, const void *buf, size_t size,
 		    off_t off);
+
+/* client_lock.c: f is closing: forget its locks (the server drops them
+ * with the handle) and its share of the file's lock record. */
+void client_locks_closing(struct client *c, struct client_file *f);
 
 /* client_append.c: an O_APPEND write, at the end of file as the server
  * has it. */

@@ -465,6 +465,12 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		o->ignore_chown = true;
 		return 0;
 	}
+	/* fcntl and flock locks kept inside this mount, not sent to the
+	 * server (mount.cifs's name). */
+	if (key_is(k, kl, "nobrl")) {
+		o->nobrl = true;
+		return 0;
+	}
 	if (key_is(k, kl, "nonempty")) {
 		o->nonempty = true;
 		return 0;

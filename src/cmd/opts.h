@@ -52,6 +52,7 @@ struct options {
 	bool allow_other, allow_root, default_permissions;
 	bool ignore_chown;
 	bool mfsymlinks;
+	bool nobrl;			/* locks local to the mount */
 	bool nonempty;
 	bool sloppy;			/* mount -s: unknown options are ignored */
 	char kernel_flags[128];		/* ",noexec,nosuid...": for the FUSE mount */

@@ -98,6 +98,12 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Locks go to the server (fs_lock, fs_flock), unless nobrl: then
+	 * the kernel keeps them, seen by this mount alone. */
+	if (cfg->nobrl)
+		conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	else
+		conn->want |= conn->capable & (FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	if (cfg->ready)
 		cfg->ready(cfg);
 	return cfg;
@@ -200,8 +206,10 @@ static int open_common(const char *path, int flags, mode_t mode, struct fuse_fil
 	 * the kernel splits a write that crosses a page boundary. */
 	else if (cfg_of()->cache == CACHE_NONE || (flags & O_APPEND))
 		fi->direct_io = 1;
-	/* fs_flush does nothing: spare the kernel the round trip. */
-	fi->noflush = 1;
+	/* fs_flush does nothing on the server: spare the kernel the round
+	 * trip, unless locks go to the server, as a close (flush) must then
+	 * drop the closing process's locks (POSIX's rule). */
+	fi->noflush = cfg_of()->nobrl;
 	return 0;
 }
 
@@ -252,6 +260,50 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	(void)fi;
 	return 0;
+}
+
+/* fcntl locks.  libfuse also calls this at every flush (close) with
+ * F_UNLCK over the whole file for the closing process: POSIX's "any
+ * close drops the process's locks on the file". */
+static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct flock *lk)
+{
+	uint64_t start = (uint64_t)lk->l_start, end;
+	int type = lk->l_type, ret;
+	pid_t pid = lk->l_pid;
+
+	(void)path;
+	/* libfuse hands the kernel's [start, end] as l_start and l_len,
+	 * 0 for "to the end of file". */
+	end = lk->l_len ? start + (uint64_t)lk->l_len - 1 : UINT64_MAX;
+	log_debug("lock %s cmd %d type %d %llu-%llu owner %llx", path ? path : "(fh)", cmd,
+		  type, (unsigned long long)start, (unsigned long long)end,
+		  (unsigned long long)fi->lock_owner);
+	if (cmd == F_GETLK) {
+		ret = client_getlk(cl(), file_of(fi), fi->lock_owner, &type, &start, &end, &pid);
+		if (ret)
+			return ret;
+		lk->l_type = (short)type;
+		lk->l_whence = SEEK_SET;
+		lk->l_start = (off_t)start;
+		lk->l_len = end >= INT64_MAX ? 0 : (off_t)(end - start + 1);
+		lk->l_pid = pid;
+		return 0;
+	}
+	/* With the kernel's writeback cache, dirty pages written under the
+	 * lock must reach the server before it goes: dropping them from
+	 * the cache writes them back. */
+	if (type == F_UNLCK && cfg_of()->cache == CACHE_LOOSE && path && file_of(fi)->lf)
+		fuse_invalidate_path(fuse_get_context()->fuse, path);
+	return client_setlk(cl(), file_of(fi), fi->lock_owner, pid, type, start, end,
+			    cmd == F_SETLKW);
+}
+
+/* flock(2): the owner is the open file description. */
+static int fs_flock(const char *path, struct fuse_file_info *fi, int op)
+{
+	log_debug("flock %s op %d owner %llx", path ? path : "(fh)", op,
+		  (unsigned long long)fi->lock_owner);
+	return client_flock(cl(), file_of(fi), fi->lock_owner, op);
 }
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
@@ -385,4 +437,6 @@ const struct fuse_operations fs_ops = {
 	.utimens = fs_utimens,
 	.fallocate = fs_fallocate,
 	.copy_file_range = fs_copy_file_range,
+	.lock = fs_lock,
+	.flock = fs_flock,
 };

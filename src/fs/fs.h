@@ -20,6 +20,7 @@ struct fs_config {
 	double actimeo_s;
 	enum cache_mode cache;
 	bool ignore_chown;		/* chown to someone else: 0 instead of EPERM */
+	bool nobrl;			/* fcntl/flock locks kept by the kernel, in this mount */
 	unsigned max_io;		/* largest FUSE read/write to ask for */
 	/* Called once the kernel has sent INIT, i.e. when the mount really
 	 * works (main.c tells the waiting parent then). */

@@ -272,8 +272,18 @@ struct smb2_lock {
 	uint32_t flags;			/* SMB2_LOCKFLAG_* */
 };
 
-int pdu_lock_enc(struct wr *w, struct smb2_fid fid, const struct smb2_lock *locks, int n);
+/* LockSequence (MS-SMB2 3.2.4.19): a LOCK sent again after a lost
+ * connection with the same value is recognised by the server as one it
+ * may have done already, and not done twice. */
+#define SMB2_LOCK_SEQ_BUCKETS 64
+uint32_t pdu_lock_seq(unsigned index, unsigned number);
+int pdu_lock_enc(struct wr *w, struct smb2_fid fid, uint32_t seq, const struct smb2_lock *locks,
+		 int n);
 int pdu_lock_dec(const uint8_t *msg, size_t len);
+
+/* --- 2.2.30 CANCEL ------------------------------------------------------ */
+
+void pdu_cancel_enc(struct wr *w);
 
 /* --- 2.2.17 FLUSH, 2.2.19-2.2.22 READ and WRITE ------------------------- */
 

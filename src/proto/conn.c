@@ -42,6 +42,7 @@ struct waiter {
 	int err;			/* set when the connection dies */
 	uint64_t deadline;		/* now_ms() value; extended by interim responses */
 	int timeout_ms;
+	bool interim;			/* a STATUS_PENDING came for one of them */
 };
 
 /* One message in flight, keyed by its MessageId. */
@@ -328,8 +329,10 @@ static int deliver(struct conn *c, const uint8_t *frame, uint8_t *msg, size_t le
 	if (h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) {
 		/* Interim: the real answer comes later under this AsyncId. */
 		p->async_id = h->async_id;
-		if (p->w)
+		if (p->w) {
 			p->w->deadline = now_ms() + (uint64_t)p->w->timeout_ms;
+			p->w->interim = true;
+		}
 		return 0;
 	}
 	p = pending_take(c, h->message_id);
@@ -534,7 +537,7 @@ static void *reader_main(void *arg)
 /* --- keepalive ------------------------------------------------------------ */
 
 static int call(struct conn *c, uint8_t *req, size_t len, int n,
-		struct conn_msg *rsp, int timeout_ms);
+		struct conn_msg *rsp, int timeout_ms, const struct conn_wait *wt);
 
 /* An ECHO that must be answered within timeout_ms, or the connection
  * is taken for dead: a server that cannot answer an ECHO is not going to
@@ -549,7 +552,7 @@ static int send_echo(struct conn *c, int timeout_ms)
 	wr_init(&w);
 	pdu_hdr_enc(&w, &h);
 	pdu_empty_enc(&w);
-	ret = w.bad ? -ENOMEM : call(c, w.p, w.len, 1, &rsp, timeout_ms);
+	ret = w.bad ? -ENOMEM : call(c, w.p, w.len, 1, &rsp, timeout_ms, NULL);
 	if (ret == 0 && pdu_empty_dec(rsp.buf, rsp.len) != 0)
 		ret = -EPROTO;
 	if (ret == -ETIMEDOUT) {
@@ -744,22 +747,118 @@ static int seal_chain(struct conn *c, const struct conn_security *sec,
 	return 0;
 }
 
+/* Sign (or seal) the n messages of req as the connection's security
+ * says and write them as one frame.  -ENOTCONN (and the connection is
+ * dead) when the write failed; another -errno when nothing was sent. */
+static int protect_and_send(struct conn *c, const struct conn_security *sec, uint8_t *req,
+			    size_t len, int n, const size_t *starts, const size_t *lens)
+{
+	uint8_t *sealed = NULL, nbh[4];
+	size_t sealed_len = 0, flen;
+	struct iovec iov[2];
+	int i, ret;
+
+	/* Sign each message (outside the lock: crypto runs in parallel). */
+	for (i = 0; i < n; i++) {
+		uint8_t *m = req + starts[i];
+		bool asked = le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED;
+
+		if (!sec->have_sign_key || !(sec->sign || asked) || sec->encrypt ||
+		    le64_get(m + SMB2_HDR_SESSION_ID) != sec->session_id ||
+		    le16_get(m + SMB2_HDR_COMMAND) == SMB2_NEGOTIATE)
+			continue;
+		le32_put(m + SMB2_HDR_FLAGS, le32_get(m + SMB2_HDR_FLAGS) | SMB2_FLAGS_SIGNED);
+		ret = smb2_sign(sec->sign_alg, sec->sign_key, m, lens[i]);
+		if (ret)
+			return ret;
+	}
+	if (sec->encrypt && le64_get(req + SMB2_HDR_SESSION_ID) == sec->session_id) {
+		ret = seal_chain(c, sec, req, len, &sealed, &sealed_len);
+		if (ret)
+			return ret;
+	}
+
+	/* Direct TCP: a zero byte and a 24-bit length. */
+	flen = sealed ? sealed_len : len;
+	nbh[0] = 0;
+	nbh[1] = (uint8_t)(flen >> 16);
+	nbh[2] = (uint8_t)(flen >> 8);
+	nbh[3] = (uint8_t)flen;
+	iov[0].iov_base = nbh;
+	iov[0].iov_len = 4;
+	iov[1].iov_base = sealed ? sealed : req;
+	iov[1].iov_len = flen;
+	pthread_mutex_lock(&c->send_lock);
+	ret = transport_writev(c->fd, iov, 2);
+	pthread_mutex_unlock(&c->send_lock);
+	free(sealed);
+	if (ret) {
+		pthread_mutex_lock(&c->lock);
+		die_locked(c, -ENOTCONN, "sending to the server failed: %s", strerror(-ret));
+		pthread_mutex_unlock(&c->lock);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+/* MS-SMB2 3.2.4.24: one CANCEL for each of the n messages (MessageIds
+ * mids) still waiting for its answer; by AsyncId where an interim
+ * response gave one.  It takes no credit and gets no answer: the
+ * cancelled request answers (STATUS_CANCELLED).  Caller holds c->lock;
+ * it is dropped while sending. */
+static void send_cancels(struct conn *c, const uint8_t *req, const size_t *starts,
+			 const uint64_t *mids, int n)
+{
+	struct conn_security sec;
+	struct smb2_hdr h;
+	struct pending *p;
+	size_t start = 0, len;
+	struct wr w;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *m = req + starts[i];
+
+		p = pending_find(c, mids[i]);
+		if (!p)
+			continue;	/* answered already */
+		memset(&h, 0, sizeof(h));
+		h.command = SMB2_CANCEL;
+		h.message_id = mids[i];
+		h.session_id = le64_get(m + SMB2_HDR_SESSION_ID);
+		if (p->async_id) {
+			h.flags = SMB2_FLAGS_ASYNC_COMMAND;
+			h.async_id = p->async_id;
+		} else {
+			h.tree_id = le32_get(m + SMB2_HDR_TREE_ID);
+		}
+		sec = c->sec;
+		pthread_mutex_unlock(&c->lock);
+		wr_init(&w);
+		pdu_hdr_enc(&w, &h);
+		pdu_cancel_enc(&w);
+		len = w.len;
+		if (!w.bad && protect_and_send(c, &sec, w.p, len, 1, &start, &len) == 0)
+			log_debug("cancelled request %llu", (unsigned long long)mids[i]);
+		wr_free(&w);
+		OPENSSL_cleanse(&sec, sizeof(sec));
+		pthread_mutex_lock(&c->lock);
+	}
+}
+
 static int call(struct conn *c, uint8_t *req, size_t len, int n,
-		struct conn_msg *rsp, int timeout_ms)
+		struct conn_msg *rsp, int timeout_ms, const struct conn_wait *wt)
 {
 	struct pending *pend[CONN_MAX_CHAIN] = { 0 };
-	uint64_t mids[CONN_MAX_CHAIN];
+	uint64_t mids[CONN_MAX_CHAIN], wake;
 	uint16_t charges[CONN_MAX_CHAIN];
 	size_t starts[CONN_MAX_CHAIN], lens[CONN_MAX_CHAIN], off = 0;
 	struct conn_security sec;
 	struct waiter w;
 	struct timespec ts;
-	uint8_t *sealed = NULL, nbh[4];
-	size_t sealed_len = 0;
 	uint32_t need = 0, next;
 	uint16_t charge, request;
-	struct iovec iov[2];
-	bool probe = timeout_ms <= 0 && c->info.dialect, alive;
+	bool probe = timeout_ms <= 0 && c->info.dialect, alive, cancelled = false;
 	int i, ret = 0, registered = 0, extensions = 0;
 
 	if (n < 1 || n > CONN_MAX_CHAIN)
@@ -857,58 +956,43 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 	sec = c->sec;
 	pthread_mutex_unlock(&c->lock);
 
-	/* Sign each message (outside the lock: crypto runs in parallel). */
-	for (i = 0; i < n; i++) {
-		uint8_t *m = req + starts[i];
-
-		bool asked = le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED;
-
-		if (!sec.have_sign_key || !(sec.sign || asked) || sec.encrypt ||
-		    le64_get(m + SMB2_HDR_SESSION_ID) != sec.session_id ||
-		    le16_get(m + SMB2_HDR_COMMAND) == SMB2_NEGOTIATE)
-			continue;
-		le32_put(m + SMB2_HDR_FLAGS, le32_get(m + SMB2_HDR_FLAGS) | SMB2_FLAGS_SIGNED);
-		ret = smb2_sign(sec.sign_alg, sec.sign_key, m, lens[i]);
-		if (ret)
-			goto out_abandon;
-	}
-	if (sec.encrypt && le64_get(req + SMB2_HDR_SESSION_ID) == sec.session_id) {
-		ret = seal_chain(c, &sec, req, len, &sealed, &sealed_len);
-		if (ret)
-			goto out_abandon;
-	}
+	ret = protect_and_send(c, &sec, req, len, n, starts, lens);
 	OPENSSL_cleanse(&sec, sizeof(sec));
-
-	/* Direct TCP: a zero byte and a 24-bit length. */
-	{
-		size_t flen = sealed ? sealed_len : len;
-
-		nbh[0] = 0;
-		nbh[1] = (uint8_t)(flen >> 16);
-		nbh[2] = (uint8_t)(flen >> 8);
-		nbh[3] = (uint8_t)flen;
-		iov[0].iov_base = nbh;
-		iov[0].iov_len = 4;
-		iov[1].iov_base = sealed ? sealed : req;
-		iov[1].iov_len = flen;
-	}
-	pthread_mutex_lock(&c->send_lock);
-	ret = transport_writev(c->fd, iov, 2);
-	pthread_mutex_unlock(&c->send_lock);
-	free(sealed);
-	if (ret) {
+	if (ret == -ENOTCONN) {
 		pthread_mutex_lock(&c->lock);
-		die_locked(c, -ENOTCONN, "sending to the server failed: %s", strerror(-ret));
-		ret = c->dead_err;
+		ret = c->dead_err ? c->dead_err : -ENOTCONN;
 		pthread_mutex_unlock(&c->lock);
 		goto out_free;
 	}
+	if (ret)
+		goto out_abandon;
 
 	pthread_mutex_lock(&c->lock);
 	while (w.remaining > 0 && !w.err) {
-		ts = ms_to_timespec(w.deadline);
-		if (pthread_cond_timedwait(&w.cond, &c->lock, &ts) != ETIMEDOUT ||
-		    now_ms() < w.deadline || w.remaining == 0 || w.err)
+		bool waits_on = wt && wt->patient && w.interim && !cancelled;
+
+		/* Wake by the deadline, and often enough to ask abort. */
+		wake = waits_on ? UINT64_MAX : w.deadline;
+		if (wt && wt->abort && !cancelled && wake > now_ms() + CONN_ABORT_POLL_MS)
+			wake = now_ms() + CONN_ABORT_POLL_MS;
+		if (wake == UINT64_MAX) {
+			pthread_cond_wait(&w.cond, &c->lock);
+		} else {
+			ts = ms_to_timespec(wake);
+			pthread_cond_timedwait(&w.cond, &c->lock, &ts);
+		}
+		if (w.remaining == 0 || w.err)
+			continue;
+		if (wt && wt->abort && !cancelled && wt->abort(wt->abort_arg)) {
+			/* The caller gives up: the server must drop the
+			 * request too, or it would grant a lock nobody
+			 * waits for.  Its answer still comes, soon. */
+			cancelled = true;
+			send_cancels(c, req, starts, mids, n);
+			w.deadline = now_ms() + (uint64_t)timeout_ms;
+			continue;
+		}
+		if (waits_on || now_ms() < w.deadline)
 			continue;
 		/* No answer in time: is the server slow, or is the link
 		 * gone?  An ECHO tells.  Unanswered, it kills the connection
@@ -955,5 +1039,11 @@ out_nolock:
 int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 	      struct conn_msg *rsp, int timeout_ms)
 {
-	return call(c, req, len, n, rsp, timeout_ms);
+	return call(c, req, len, n, rsp, timeout_ms, NULL);
+}
+
+int conn_call_wait(struct conn *c, uint8_t *req, size_t len, int n, struct conn_msg *rsp,
+		   int timeout_ms, const struct conn_wait *wait)
+{
+	return call(c, req, len, n, rsp, timeout_ms, wait);
 }

@@ -154,6 +154,26 @@ void conn_set_death_handler(struct conn *c, conn_death_fn fn, void *arg);
 int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
 	      struct conn_msg *rsp, int timeout_ms);
 
+/*
+ * How to wait for a request that may take long by design: a lock that
+ * another client holds (the server answers STATUS_PENDING at once and
+ * the real answer when the lock is granted).  patient: no deadline once
+ * the interim response came (the keepalive ECHO still finds a dead
+ * server).  abort, if set, is asked every CONN_ABORT_POLL_MS; when it
+ * returns non-zero an SMB2 CANCEL goes for each message still waiting
+ * (MS-SMB2 3.2.4.24), and the call then waits, with the usual deadline,
+ * for their answers: STATUS_CANCELLED, or the real one if it was on its
+ * way.  conn_call is conn_call_wait with none of this.
+ */
+#define CONN_ABORT_POLL_MS 200
+struct conn_wait {
+	bool patient;
+	int (*abort)(void *arg);
+	void *abort_arg;
+};
+int conn_call_wait(struct conn *c, uint8_t *req, size_t len, int n, struct conn_msg *rsp,
+		   int timeout_ms, const struct conn_wait *wait);
+
 /* Finish a message in a chain being built: pad it to 8 bytes and point
  * its NextCommand at the next one.  msg_start is where it begins in w. */
 struct wr;

@@ -201,6 +201,16 @@ static int recover_one(struct smb_open *o, struct conn *conn, uint64_t sid, uint
 			o->durable_asked = p.durable ? durable_kind(o, conn_info(conn)->dialect) :
 				DURABLE_NONE;
 		o->chan_gen = gen;
+		/* A new handle has none of the old one's locks, and the
+		 * server's record of lock sequences starts afresh. */
+		if (how == 2 && o->locks > 0 && !o->locks_lost) {
+			o->locks_lost = true;
+			log_err("after reconnecting, the server no longer held %s open: its %d "
+				"byte-range lock(s) are lost, and I/O through its open file "
+				"descriptors fails with EIO from now on", o->path, o->locks);
+		}
+		if (how == 2)
+			memset(o->lock_seq, 0, sizeof(o->lock_seq));
 	} else {
 		o->lost = true;
 		log_err("after reconnecting, %s could not be opened again (%s): its open file "
@@ -240,6 +250,58 @@ int open_fid(struct smb_open *o, const struct channel *ch, struct smb2_fid *fid)
 }
 
 static void open_put(struct smb_open *o);
+
+void open_count_locks(struct smb_open *o, int delta)
+{
+	pthread_mutex_lock(&o->t->lock);
+	o->locks += delta;
+	if (o->locks < 0)
+		o->locks = 0;
+	pthread_mutex_unlock(&o->t->lock);
+}
+
+bool open_locks_lost(struct smb_open *o)
+{
+	bool lost;
+
+	pthread_mutex_lock(&o->t->lock);
+	lost = o->locks_lost;
+	pthread_mutex_unlock(&o->t->lock);
+	return lost;
+}
+
+uint32_t open_lock_seq(struct smb_open *o, uint16_t dialect)
+{
+	uint32_t seq = 0;
+	int i;
+
+	if (dialect == SMB2_DIALECT_202)
+		return 0;	/* the field is reserved there */
+	pthread_mutex_lock(&o->t->lock);
+	for (i = 0; i < SMB2_LOCK_SEQ_BUCKETS; i++) {
+		if (o->lock_busy & (1ull << i))
+			continue;
+		o->lock_busy |= 1ull << i;
+		/* A new number each time: the server takes a LOCK with the
+		 * number it remembers for the index as done already. */
+		o->lock_seq[i] = (uint8_t)((o->lock_seq[i] + 1) & 0xF);
+		seq = pdu_lock_seq((unsigned)i + 1, o->lock_seq[i]);
+		break;
+	}
+	pthread_mutex_unlock(&o->t->lock);
+	return seq;
+}
+
+void open_lock_seq_done(struct smb_open *o, uint32_t seq)
+{
+	unsigned index = seq >> 4;
+
+	if (index < 1 || index > SMB2_LOCK_SEQ_BUCKETS)
+		return;
+	pthread_mutex_lock(&o->t->lock);
+	o->lock_busy &= ~(1ull << (index - 1));
+	pthread_mutex_unlock(&o->t->lock);
+}
 
 void open_recover_all(struct tree *t, struct conn *conn, uint64_t sid, uint32_t tid,
 		      uint64_t gen, struct open_stats *st)

@@ -40,6 +40,16 @@ struct smb_open {
 	uint64_t chan_gen;		/* the channel fid is valid on */
 	bool durable;			/* the server granted a durable handle */
 	bool lost;			/* could not be reclaimed nor reopened */
+	/* Byte-range locks the server holds on this handle, and whether a
+	 * reopen (not a reclaim) lost them: data I/O through the open then
+	 * fails with EIO, as it may no longer be protected. */
+	int locks;
+	bool locks_lost;
+	/* MS-SMB2 3.2.4.19: LockSequenceIndex i+1 is in use by a LOCK on
+	 * the way when bit i of lock_busy is set; lock_seq[i] is the
+	 * number it last carried. */
+	uint64_t lock_busy;
+	uint8_t lock_seq[SMB2_LOCK_SEQ_BUCKETS];
 	bool registered;
 	/* Holders besides the owner: the recovery thread works on an open
 	 * outside t->lock, and its owner may release it meanwhile (a
@@ -72,6 +82,18 @@ struct open_stats {
 };
 void open_recover_all(struct tree *t, struct conn *conn, uint64_t sid, uint32_t tid,
 		      uint64_t gen, struct open_stats *st);
+
+/* Byte-range locks on o (client_lock.c keeps the ranges): count the
+ * server's (delta +1 / -1), and ask whether a reconnect lost them. */
+void open_count_locks(struct smb_open *o, int delta);
+bool open_locks_lost(struct smb_open *o);
+
+/* The LockSequence for the next LOCK on o (0 where the dialect has none
+ * or all 64 are on the way); give it back with open_lock_seq_done once
+ * the LOCK is answered.  A LOCK sent again after a reconnect keeps its
+ * value, so that the server can tell a replay (MS-SMB2 3.3.5.14). */
+uint32_t open_lock_seq(struct smb_open *o, uint16_t dialect);
+void open_lock_seq_done(struct smb_open *o, uint32_t seq);
 
 /* A rename from -> to (share paths): opens of from, or below it, follow. */
 void open_renamed(struct tree *t, const char *from, const char *to);

@@ -139,7 +139,15 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 		auth = session_auth_gen(s);
 		if (!rq->unheld)
 			session_enter(s);
-		ret = conn_call(ch.conn, rq->buf, rq->len, rq->n, rsp, 0);
+		if (rq->patient) {
+			struct conn_wait wait = {
+				.patient = true, .abort = s->abort_fn, .abort_arg = s->abort_arg,
+			};
+
+			ret = conn_call_wait(ch.conn, rq->buf, rq->len, rq->n, rsp, 0, &wait);
+		} else {
+			ret = conn_call(ch.conn, rq->buf, rq->len, rq->n, rsp, 0);
+		}
 		if (!rq->unheld)
 			session_leave(s);
 		rq->gen = ch.gen;

@@ -30,6 +30,10 @@ struct request {
 	 * -EIO where doing it twice could do harm. */
 	bool no_resend;
 	bool unheld;			/* a lease break ack: not under the send lock */
+	/* Waits as long as the server says it is working on it (a lock
+	 * that another client holds), and until the session's abort hook
+	 * says stop, which CANCELs it (conn_wait). */
+	bool patient;
 	bool resent;			/* out: it went again on a later channel */
 	uint64_t gen;			/* out: the channel it was answered on */
 };

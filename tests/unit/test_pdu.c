@@ -416,10 +416,12 @@ static void test_lock(void)
 
 	wr_init(&w);
 	pdu_hdr_enc(&w, &h);
-	CHECK_INT(pdu_lock_enc(&w, fid, l, 2), 0);
+	CHECK_INT(pdu_lock_enc(&w, fid, pdu_lock_seq(64, 0x1F), l, 2), 0);
 	CHECK_INT(w.len, 64 + 24 + 2 * 24);
 	CHECK_INT(le16_get(w.p + 64), 48);
 	CHECK_INT(le16_get(w.p + 66), 2);			/* LockCount */
+	/* Index 64 above the 4-bit number (0x1F keeps its low 4 bits). */
+	CHECK_INT(le32_get(w.p + 68), 64u << 4 | 0xF);
 	CHECK_INT(le64_get(w.p + 72), fid.persistent);
 	CHECK_INT(le64_get(w.p + 88), 0xFFFFFFFFFFFFFFFEull);	/* Locks[0].Offset */
 	CHECK_INT(le64_get(w.p + 96), 1);
@@ -427,7 +429,20 @@ static void test_lock(void)
 	CHECK_INT(le64_get(w.p + 112), 10);
 	CHECK_INT(le32_get(w.p + 128), SMB2_LOCKFLAG_UNLOCK);
 	CHECK_INT(pdu_patch_fid(w.p, w.len, fid), 0);		/* LOCK carries a FileId */
-	CHECK_INT(pdu_lock_enc(&w, fid, l, 0), -EINVAL);
+	CHECK_INT(pdu_lock_enc(&w, fid, 0, l, 0), -EINVAL);
+	wr_free(&w);
+
+	/* CANCEL (2.2.30): the 4-byte body after an ASYNC header. */
+	h.command = SMB2_CANCEL;
+	h.flags = SMB2_FLAGS_ASYNC_COMMAND;
+	h.async_id = 0xA1A2A3A4A5A6A7A8ull;
+	wr_init(&w);
+	pdu_hdr_enc(&w, &h);
+	pdu_cancel_enc(&w);
+	CHECK_INT(w.len, 68);
+	CHECK_INT(le64_get(w.p + 32), 0xA1A2A3A4A5A6A7A8ull);	/* AsyncId where TreeId was */
+	CHECK_INT(le16_get(w.p + 64), 4);
+	CHECK_INT(le16_get(w.p + 66), 0);
 	wr_free(&w);
 
 	/* The response: StructureSize 4 and a reserved field. */
