@@ -19,6 +19,7 @@
 #include "log.h"
 #include "ntstatus.h"
 #include "smb2.h"
+#include "util.h"
 
 /* --- compounds ------------------------------------------------------------ */
 
@@ -587,8 +588,9 @@ static int open_once(struct client *c, struct smb_open *o, struct create_rsp *p,
 	const uint8_t *out;
 	struct chain ch;
 	size_t n;
-	int ret;
+	int ret, tries = 0;
 
+again:
 	chain_init(&ch, c);
 	open_create_req(o, &cq, c->s->info.dialect);
 	/* Creating anew (O_EXCL) must not happen twice: a second try
@@ -602,6 +604,17 @@ static int open_once(struct client *c, struct smb_open *o, struct create_rsp *p,
 	}
 	if (!ret)
 		ret = chain_send(&ch);
+	/* The name belongs to a file another client deleted while a third
+	 * still has it open (SMB frees a name at the last close, where a
+	 * local file system frees it at unlink): the close is usually a
+	 * moment away, as when SQLite on two machines recreates its
+	 * journal while the other still looks at the old one.  Wait for
+	 * it a little (10 ms doubling, about 1.3 s in all) before ENOENT. */
+	if (!ret && chain_status(&ch, 0) == STATUS_DELETE_PENDING && tries < 7) {
+		chain_free(&ch);
+		sleep_ms(10u << tries++);
+		goto again;
+	}
 	if (!ret && chain_status(&ch, 0) != STATUS_SUCCESS)
 		ret = client_errno(chain_status(&ch, 0));
 	if (!ret && pdu_create_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0)
@@ -636,6 +649,40 @@ static int open_path(struct client *c, const char *sp, const struct open_params 
 		return ret;
 	}
 	*out = o;
+	return 0;
+}
+
+int open_sibling(struct client *c, struct client_file *f, struct client_file **out)
+{
+	struct open_params op = f->open->p;
+	struct client_file *s;
+	struct create_rsp p;
+	struct smb_open *o;
+	char *sp;
+	int ret;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->t->lock);
+	sp = strdup(f->open->path);	/* a rename may replace it meanwhile */
+	pthread_mutex_unlock(&c->t->lock);
+	if (!sp)
+		return -ENOMEM;
+	/* The file as it is: never created, truncated or deleted again. */
+	op.disposition = FILE_OPEN;
+	op.options &= ~(uint32_t)FILE_DELETE_ON_CLOSE;
+	ret = open_path(c, sp, &op, &p, NULL, &o);
+	free(sp);
+	if (ret)
+		return ret;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(f->path))) {
+		free(s);
+		close_open(c, o);
+		return -ENOMEM;
+	}
+	s->open = o;
+	s->c = c;
+	*out = s;
 	return 0;
 }
 
@@ -874,7 +921,7 @@ ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t s
 	ssize_t n;
 
 	/* The data the process locked may have changed under it. */
-	if (open_locks_lost(f->open))
+	if (client_locks_lost(f))
 		return -EIO;
 	if (f->ra) {
 		n = ra_read(f->ra, buf, size, off);
@@ -913,7 +960,7 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 ssize_t client_write(struct client *c, struct client_file *f, const void *buf, size_t size,
 		     off_t off)
 {
-	if (open_locks_lost(f->open))
+	if (client_locks_lost(f))
 		return -EIO;
 	if (f->append)
 		return append_write(c, f, buf, size);

@@ -189,6 +189,14 @@ void mfsymlink_fix_stat(struct client *c, const char *sp, struct stat *st);
 ssize_t write_range(struct client *c, struct client_file *f, const void *buf, size_t size,
 		    off_t off);
 
+/* Another open of f's file, by its share path as it is now, with f's
+ * access, sharing and lease key; no readahead, not a writer.  Close it
+ * with client_close_file. */
+int open_sibling(struct client *c, struct client_file *f, struct client_file **out);
+
+/* client_lock.c: the locks of f's file were lost in a reconnect. */
+bool client_locks_lost(struct client_file *f);
+
 /* client_lock.c: f is closing: forget its locks (the server drops them
  * with the handle) and its share of the file's lock record. */
 void client_locks_closing(struct client *c, struct client_file *f);

@@ -31,6 +31,16 @@
  *    the shared lock goes first, and comes back if the exclusive one
  *    is refused.
  *
+ * Shared locks all go on one handle per file (the lockfile's own open
+ * of it), exclusive ones on the owner's: Samba 4.17 with its default
+ * "posix locking = yes" keeps an OFD lock on the file behind when one of
+ * two handles of one connection that hold overlapping shared locks
+ * unlocks, and that leftover refuses every exclusive lock of the range
+ * until the handle closes (SQLite readers on one mount then lock each
+ * other out for good).  Shared locks of one handle stack cleanly.  The
+ * price: a downgrade (exclusive to shared) moves between handles, so it
+ * is not atomic either.
+ *
  * flock locks are a one-byte lock at FLOCK_OFFSET (2^63), past every
  * offset an fcntl lock can reach: flocks exclude each other across
  * clients that use the same convention, and, as on a local Linux file
@@ -87,6 +97,9 @@ struct lockfile {
 	pthread_cond_t released;	/* a lock of this file went */
 	struct plock *posix;
 	struct srvlock *srv;
+	/* The handle every shared lock of this mount on the file is held
+	 * on (opened at the first one; atomic pointer, set once). */
+	struct client_file *hl;
 };
 
 /* A range list: what a lock must still take. */
@@ -153,8 +166,29 @@ static int srv_remember(struct lockfile *lf, struct client_file *f, uint64_t own
 	return 0;
 }
 
+/* The handle for a shared lock asked through f: the file's lock handle,
+ * opened now if need be (and checked to be the same file: a rename may
+ * have given its path to another); f itself if that fails. */
+static struct client_file *shared_handle(struct client *c, struct lockfile *lf,
+					 struct client_file *f)
+{
+	struct client_file *hl;
+	struct stat st;
+
+	if (lf->hl)
+		return lf->hl;
+	if (open_sibling(c, f, &hl) != 0)
+		return f;
+	if (client_fstat(c, hl, &st) != 0 || st.st_ino != lf->ino) {
+		client_close_file(c, hl);
+		return f;
+	}
+	__atomic_store_n(&lf->hl, hl, __ATOMIC_RELEASE);
+	return hl;
+}
+
 /* Take a lock on the server at once, or -EAGAIN, and remember it (in
- * *out, if not NULL). */
+ * *out, if not NULL).  A shared one goes on the file's lock handle. */
 static int srv_take(struct client *c, struct lockfile *lf, struct client_file *f,
 		    uint64_t owner, uint64_t start, uint64_t end, bool excl, struct srvlock **out)
 {
@@ -162,6 +196,8 @@ static int srv_take(struct client *c, struct lockfile *lf, struct client_file *f
 		SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
 	int ret;
 
+	if (!excl)
+		f = shared_handle(c, lf, f);
 	ret = srv_call(c, f, start, end, flags, false);
 	if (ret)
 		return ret;
@@ -352,19 +388,37 @@ static int held_parts(struct lockfile *lf, uint64_t owner, uint64_t start, uint6
 	return 0;
 }
 
-/* Replace server lock *rp by shared locks of the given parts on the
- * same handle: they are taken first (a shared lock stacks on the
- * handle's own lock), so no moment is left without one.  Keeps *rp
- * (returns -errno) if the server refuses. */
+/* Replace server lock *rp by shared locks of the given parts.  A shared
+ * *rp is on the lock handle already: the parts are taken first (shared
+ * locks of one handle stack), so no moment is left without one, and *rp
+ * stays (-errno) if the server refuses.  An exclusive *rp (a downgrade)
+ * is on the owner's handle, where a shared lock of another handle
+ * cannot stack: it goes first, and a part that another client took in
+ * that moment is no longer held (the log says so). */
 static int srv_replace_shared(struct client *c, struct lockfile *lf, struct srvlock **rp,
 			      const struct pieces *parts)
 {
 	struct srvlock *r = *rp, *made[PIECES_MAX];
+	uint64_t owner = r->owner;
+	struct client_file *f = r->f;
 	int i, ret;
 
+	if (r->excl) {
+		srv_drop(c, rp);
+		for (i = 0; i < parts->n; i++) {
+			if (srv_take(c, lf, f, owner, parts->start[i], parts->end[i], false,
+				     NULL) == 0)
+				continue;
+			posix_apply(lf, owner, 0, parts->start[i], parts->end[i], F_UNLCK);
+			log_warn("%s: bytes %llu-%llu went from an exclusive to a shared lock, and "
+				 "another client took them in between: the lock on them is lost",
+				 f->path, (unsigned long long)parts->start[i],
+				 (unsigned long long)parts->end[i]);
+		}
+		return 0;
+	}
 	for (i = 0; i < parts->n; i++) {
-		ret = srv_take(c, lf, r->f, r->owner, parts->start[i], parts->end[i], false,
-			       &made[i]);
+		ret = srv_take(c, lf, f, owner, parts->start[i], parts->end[i], false, &made[i]);
 		if (ret) {
 			while (i-- > 0)
 				srv_drop_this(c, lf, made[i]);
@@ -541,16 +595,18 @@ static int take_server_locks(struct client *c, struct lockfile *lf, struct clien
 			 * server waits, as what ends the wait may be an
 			 * unlock by another owner of this file (through
 			 * another client, say). */
+			struct client_file *h = excl ? f : shared_handle(c, lf, f);
+
 			pthread_mutex_unlock(&lf->lock);
-			ret = srv_call(c, f, need.start[i], need.end[i],
+			ret = srv_call(c, h, need.start[i], need.end[i],
 				       excl ? SMB2_LOCKFLAG_EXCLUSIVE_LOCK :
 				       SMB2_LOCKFLAG_SHARED_LOCK, true);
 			pthread_mutex_lock(&lf->lock);
 			if (!ret)
-				ret = srv_remember(lf, f, owner, need.start[i], need.end[i], excl,
+				ret = srv_remember(lf, h, owner, need.start[i], need.end[i], excl,
 						   &taken[ntaken]);
 			if (ret == -ENOLCK)
-				srv_call(c, f, need.start[i], need.end[i], SMB2_LOCKFLAG_UNLOCK,
+				srv_call(c, h, need.start[i], need.end[i], SMB2_LOCKFLAG_UNLOCK,
 					 false);
 		}
 		if (!ret)
@@ -722,6 +778,14 @@ out:
 	return ret;
 }
 
+bool client_locks_lost(struct client_file *f)
+{
+	struct lockfile *lf = f->lf;
+	struct client_file *hl = lf ? __atomic_load_n(&lf->hl, __ATOMIC_ACQUIRE) : NULL;
+
+	return open_locks_lost(f->open) || (hl && open_locks_lost(hl->open));
+}
+
 void client_locks_closing(struct client *c, struct client_file *f)
 {
 	struct lockfile *lf = f->lf, **lp;
@@ -764,6 +828,15 @@ void client_locks_closing(struct client *c, struct client_file *f)
 		lf->posix = p->next;
 		free(p);
 	}
+	/* The lock handle's CLOSE drops what is still locked on it. */
+	while (lf->srv) {
+		struct srvlock *q = lf->srv;
+
+		lf->srv = q->next;
+		free(q);
+	}
+	if (lf->hl)
+		client_close_file(c, lf->hl);
 	pthread_cond_destroy(&lf->released);
 	pthread_mutex_destroy(&lf->lock);
 	free(lf);

@@ -26,6 +26,14 @@ static inline struct timespec ms_to_timespec(uint64_t at)
 	return ts;
 }
 
+/* Sleep ms milliseconds (a signal may end it sooner). */
+static inline void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
 /* A condition variable whose timed waits use CLOCK_MONOTONIC, as every
  * deadline here does (ms_to_timespec). */
 static inline void cond_init_monotonic(pthread_cond_t *cv)

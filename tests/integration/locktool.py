@@ -4,8 +4,14 @@ one lock operation, the outcome on stdout.
 
   locktool.py try PATH r|w START LEN        F_SETLK: "ok" or "busy"
   locktool.py hold PATH r|w START LEN READY  F_SETLKW, then create READY
-                                             and keep the lock until stdin
-                                             closes; "released" at the end
+                                             and keep the lock until a file
+                                             READY.stop appears; "released"
+                                             at the end.  A file READY.go
+                                             saying "read" or "write" makes
+                                             it do that through the locked
+                                             descriptor (a write puts "W"
+                                             at START): "read ok",
+                                             "read EIO"...
   locktool.py wait PATH r|w START LEN SECS   F_SETLKW, a SIGALRM after SECS:
                                              "got" or "interrupted"
   locktool.py getlk PATH r|w START LEN       "unlocked" or "TYPE START LEN PID"
@@ -16,7 +22,8 @@ one lock operation, the outcome on stdout.
                                              child is another owner)
   locktool.py close-releases PATH READY      lock through one descriptor,
                                              close another of the same file,
-                                             create READY, wait for stdin
+                                             create READY, wait for
+                                             READY.stop
   locktool.py sqlite DB WORKER TXNS          TXNS write transactions, each
                                              inserting one row named WORKER-i
   locktool.py upgrade PATH                   shared, then exclusive, then
@@ -45,6 +52,17 @@ def on_alarm(signum, frame):
     raise Alarm()
 
 
+def wait_for_stop(ready, on_go=None):
+    """Poll for READY.stop (and READY.go): files, not a pipe, so that no
+    other process the test starts can hold the holder open."""
+    while not os.path.exists(ready + ".stop"):
+        if on_go and os.path.exists(ready + ".go"):
+            what = open(ready + ".go").read().strip()
+            os.unlink(ready + ".go")
+            on_go(what)
+        time.sleep(0.05)
+
+
 def lk(fd, cmd, kind, start, length):
     typ = {"r": fcntl.F_RDLCK, "w": fcntl.F_WRLCK, "u": fcntl.F_UNLCK}[kind]
     arg = struct.pack(FLOCK, typ, os.SEEK_SET, start, length, 0)
@@ -70,7 +88,17 @@ def cmd_hold(path, kind, start, length, ready):
     fd = open_for(path, kind)
     lk(fd, fcntl.F_SETLKW, kind, int(start), int(length))
     open(ready, "w").close()
-    sys.stdin.read()
+
+    def io(what):
+        try:
+            if what == "read":
+                os.pread(fd, 1, int(start))
+            elif what == "write":
+                os.pwrite(fd, b"W", int(start))
+            print(what + " ok")
+        except OSError as e:
+            print("%s %s" % (what, "EIO" if e.errno == 5 else e.strerror))
+    wait_for_stop(ready, io)
     lk(fd, fcntl.F_SETLK, "u", int(start), int(length))
     print("released")
 
@@ -126,7 +154,7 @@ def cmd_close_releases(path, ready):
     other = os.open(path, os.O_RDONLY)
     os.close(other)          # POSIX: this drops the process's locks on the file
     open(ready, "w").close()
-    sys.stdin.read()
+    wait_for_stop(ready)
     os.close(fd)
 
 
