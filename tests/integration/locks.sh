@@ -264,4 +264,33 @@ check "durable: B unmounts" umount_rig "$work/b" "$b_pid"
 check "durable: no sanitizer report" \
 	bash -c "! grep -A20 -E 'Sanitizer|runtime error' '$work/ra.log' '$work/rb.log'"
 
+# --- a LOCK whose answer is lost: sent again with its LockSequence ----------
+# The proxy drops the connection instead of forwarding the answer to A's
+# LOCK: the server holds the lock, A never heard.  Sent again on the
+# reclaimed handle, the LOCK carries the same LockSequence, and the
+# server answers it as done (MS-SMB2 3.3.5.14) rather than refusing (or,
+# as here, a blocking lock: waiting forever for) the lock A itself holds.
+proxy_start "lose-answer:10" --arm-file "$work/arm"
+saved_port=$RIG_PORT
+RIG_PORT=$PROXY_PORT
+check "replay: mount A through a proxy that loses a LOCK's answer" \
+	mount_logged "$work/a" "echo_interval=2,timeout=10" "$work/pa.log"
+a_pid=$MOUNT_PID
+RIG_PORT=$saved_port
+check "replay: mount B" mount_logged "$work/b" "" "$work/pb.log"
+b_pid=$MOUNT_PID
+echo x >"$A/q"
+touch "$work/arm"
+check "replay: A's blocking lock is granted though its answer was lost" \
+	holder q $T hold "$A/q" w 0 10 "$work/q.ready"
+check "replay: the connection was lost and restored" logged "$work/pa.log" 1 "restored after"
+check "replay: B is refused the range" is busy $T try "$B/q" w 0 10
+release q
+check "replay: one unlock frees it (the server took the lock once)" is ok $T try "$B/q" w 0 10
+check "replay: A unmounts" umount_rig "$work/a" "$a_pid"
+check "replay: B unmounts" umount_rig "$work/b" "$b_pid"
+check "replay: no sanitizer report" \
+	bash -c "! grep -A20 -E 'Sanitizer|runtime error' '$work/pa.log' '$work/pb.log'"
+proxy_stop
+
 done_testing
