@@ -28,16 +28,21 @@
 
 #define APPEND_LOCK_OFFSET 0xFFFFFFFFFFFFFFFEull
 
-/* Take (flags EXCLUSIVE, waiting) or drop (UNLOCK) the append lock. */
+/* Take (flags EXCLUSIVE, waiting) or drop (UNLOCK) the append lock.  A
+ * wait is as patient and interruptible as a blocking fcntl lock's, and
+ * the LockSequence keeps a LOCK sent again after a reconnect from
+ * waiting for the lock it took itself. */
 static int append_lock(struct client *c, struct client_file *f, uint32_t flags)
 {
 	struct smb2_lock l = { .offset = APPEND_LOCK_OFFSET, .length = 1, .flags = flags };
+	uint32_t seq = open_lock_seq(f->open, c->s->info.dialect);
 	struct chain ch;
 	int ret;
 
 	chain_init(&ch, c);
+	ch.patient = !(flags & SMB2_LOCKFLAG_UNLOCK);
 	chain_next_on(&ch, SMB2_LOCK, 0, f->open);
-	ret = pdu_lock_enc(&ch.w, (struct smb2_fid){ 0, 0 }, 0, &l, 1);
+	ret = pdu_lock_enc(&ch.w, (struct smb2_fid){ 0, 0 }, seq, &l, 1);
 	if (!ret)
 		ret = chain_send(&ch);
 	if (!ret)
@@ -45,6 +50,7 @@ static int append_lock(struct client *c, struct client_file *f, uint32_t flags)
 	if (!ret && pdu_lock_dec(ch.rsp[0].buf, ch.rsp[0].len) != 0)
 		ret = -EIO;
 	chain_free(&ch);
+	open_lock_seq_done(f->open, seq);
 	return ret;
 }
 
