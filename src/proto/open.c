@@ -204,7 +204,7 @@ static int recover_one(struct smb_open *o, struct conn *conn, uint64_t sid, uint
 		/* A new handle has none of the old one's locks, and the
 		 * server's record of lock sequences starts afresh. */
 		if (how == 2 && o->locks > 0 && !o->locks_lost) {
-			o->locks_lost = true;
+			__atomic_store_n(&o->locks_lost, true, __ATOMIC_RELEASE);
 			log_err("after reconnecting, the server no longer held %s open: its %d "
 				"byte-range lock(s) are lost, and I/O through its open file "
 				"descriptors fails with EIO from now on", o->path, o->locks);
@@ -262,12 +262,8 @@ void open_count_locks(struct smb_open *o, int delta)
 
 bool open_locks_lost(struct smb_open *o)
 {
-	bool lost;
-
-	pthread_mutex_lock(&o->t->lock);
-	lost = o->locks_lost;
-	pthread_mutex_unlock(&o->t->lock);
-	return lost;
+	/* Asked on every read and write: no tree lock for it. */
+	return __atomic_load_n(&o->locks_lost, __ATOMIC_ACQUIRE);
 }
 
 uint32_t open_lock_seq(struct smb_open *o, uint16_t dialect)

@@ -41,8 +41,9 @@ struct smb_open {
 	bool durable;			/* the server granted a durable handle */
 	bool lost;			/* could not be reclaimed nor reopened */
 	/* Byte-range locks the server holds on this handle, and whether a
-	 * reopen (not a reclaim) lost them: data I/O through the open then
-	 * fails with EIO, as it may no longer be protected. */
+	 * reopen (not a reclaim) lost them (set under t->lock, read
+	 * atomically): data I/O through the open then fails with EIO, as it
+	 * may no longer be protected. */
 	int locks;
 	bool locks_lost;
 	/* MS-SMB2 3.2.4.19: LockSequenceIndex i+1 is in use by a LOCK on
