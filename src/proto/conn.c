@@ -858,7 +858,7 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 	struct timespec ts;
 	uint32_t need = 0, next;
 	uint16_t charge, request;
-	bool probe = timeout_ms <= 0 && c->info.dialect, alive, cancelled = false;
+	bool probe = timeout_ms <= 0 && c->info.dialect, alive, cancelled = false, stop = false;
 	int i, ret = 0, registered = 0, extensions = 0;
 
 	if (n < 1 || n > CONN_MAX_CHAIN)
@@ -983,7 +983,15 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 		}
 		if (w.remaining == 0 || w.err)
 			continue;
-		if (wt && wt->abort && !cancelled && wt->abort(wt->abort_arg)) {
+		if (wt && wt->abort && !cancelled) {
+			/* The hook is the fs layer's: not under c->lock. */
+			pthread_mutex_unlock(&c->lock);
+			stop = wt->abort(wt->abort_arg) != 0;
+			pthread_mutex_lock(&c->lock);
+			if (w.remaining == 0 || w.err)
+				continue;
+		}
+		if (stop && !cancelled) {
 			/* The caller gives up: the server must drop the
 			 * request too, or it would grant a lock nobody
 			 * waits for.  Its answer still comes, soon. */

@@ -114,6 +114,9 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 {
 	struct session *s = t->s;
 	size_t start[CONN_MAX_CHAIN], len[CONN_MAX_CHAIN];
+	struct conn_wait patient = {
+		.patient = true, .abort = s->abort_fn, .abort_arg = s->abort_arg,
+	};
 	struct channel ch;
 	bool reauth_done = false;
 	uint64_t auth;
@@ -139,15 +142,8 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 		auth = session_auth_gen(s);
 		if (!rq->unheld)
 			session_enter(s);
-		if (rq->patient) {
-			struct conn_wait wait = {
-				.patient = true, .abort = s->abort_fn, .abort_arg = s->abort_arg,
-			};
-
-			ret = conn_call_wait(ch.conn, rq->buf, rq->len, rq->n, rsp, 0, &wait);
-		} else {
-			ret = conn_call(ch.conn, rq->buf, rq->len, rq->n, rsp, 0);
-		}
+		ret = conn_call_wait(ch.conn, rq->buf, rq->len, rq->n, rsp, 0,
+				     rq->patient ? &patient : NULL);
 		if (!rq->unheld)
 			session_leave(s);
 		rq->gen = ch.gen;
