@@ -23,35 +23,15 @@
 
 #include "client_int.h"
 #include "log.h"
-#include "ntstatus.h"
 #include "smb2.h"
 
 #define APPEND_LOCK_OFFSET 0xFFFFFFFFFFFFFFFEull
 
-/* Take (flags EXCLUSIVE, waiting) or drop (UNLOCK) the append lock.  A
- * wait is as patient and interruptible as a blocking fcntl lock's, and
- * the LockSequence keeps a LOCK sent again after a reconnect from
- * waiting for the lock it took itself. */
+/* Take (flags EXCLUSIVE, waiting as a blocking fcntl lock does) or drop
+ * (UNLOCK) the append lock. */
 static int append_lock(struct client *c, struct client_file *f, uint32_t flags)
 {
-	struct smb2_lock l = { .offset = APPEND_LOCK_OFFSET, .length = 1, .flags = flags };
-	uint32_t seq = open_lock_seq(f->open, c->s->info.dialect);
-	struct chain ch;
-	int ret;
-
-	chain_init(&ch, c);
-	ch.patient = !(flags & SMB2_LOCKFLAG_UNLOCK);
-	chain_next_on(&ch, SMB2_LOCK, 0, f->open);
-	ret = pdu_lock_enc(&ch.w, (struct smb2_fid){ 0, 0 }, seq, &l, 1);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
-	if (!ret && pdu_lock_dec(ch.rsp[0].buf, ch.rsp[0].len) != 0)
-		ret = -EIO;
-	chain_free(&ch);
-	open_lock_seq_done(f->open, seq);
-	return ret;
+	return lock_range(c, f->open, APPEND_LOCK_OFFSET, APPEND_LOCK_OFFSET, flags);
 }
 
 ssize_t append_write(struct client *c, struct client_file *f, const void *buf, size_t size)

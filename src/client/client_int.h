@@ -194,6 +194,13 @@ ssize_t write_range(struct client *c, struct client_file *f, const void *buf, si
  * with client_close_file. */
 int open_sibling(struct client *c, struct client_file *f, struct client_file **out);
 
+/* client_lock.c: one SMB2 LOCK element on o, [start, end] inclusive,
+ * flags SMB2_LOCKFLAG_*, with a LockSequence.  Without FAIL_IMMEDIATELY
+ * (or UNLOCK) it waits for the server to grant it, until the caller is
+ * interrupted (then cancelled: -EINTR).  Refused: -EAGAIN. */
+int lock_range(struct client *c, struct smb_open *o, uint64_t start, uint64_t end,
+	       uint32_t flags);
+
 /* client_lock.c: the locks of f's file were lost in a reconnect. */
 bool client_locks_lost(struct client_file *f);
 

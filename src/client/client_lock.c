@@ -116,19 +116,19 @@ static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
 
 /* --- the wire -------------------------------------------------------------- */
 
-/* One SMB2 LOCK of one range on f's handle: flags as the element has
- * them.  patient: wait for the server to grant it (interruptible). */
-static int srv_call(struct client *c, struct client_file *f, uint64_t start, uint64_t end,
-		    uint32_t flags, bool patient)
+int lock_range(struct client *c, struct smb_open *o, uint64_t start, uint64_t end,
+	       uint32_t flags)
 {
 	struct smb2_lock l = { .offset = start, .length = end - start + 1, .flags = flags };
-	uint32_t seq = open_lock_seq(f->open, c->s->info.dialect), status;
+	uint32_t seq = open_lock_seq(o, c->s->info.dialect), status;
 	struct chain ch;
 	int ret;
 
 	chain_init(&ch, c);
-	ch.patient = patient;
-	chain_next_on(&ch, SMB2_LOCK, 0, f->open);
+	/* A lock that may wait waits as long as the server says it is
+	 * working on it, and is cancelled if the caller is interrupted. */
+	ch.patient = !(flags & (SMB2_LOCKFLAG_UNLOCK | SMB2_LOCKFLAG_FAIL_IMMEDIATELY));
+	chain_next_on(&ch, SMB2_LOCK, 0, o);
 	ret = pdu_lock_enc(&ch.w, (struct smb2_fid){ 0, 0 }, seq, &l, 1);
 	if (!ret)
 		ret = chain_send(&ch);
@@ -145,7 +145,7 @@ static int srv_call(struct client *c, struct client_file *f, uint64_t start, uin
 			ret = -EIO;
 	}
 	chain_free(&ch);
-	open_lock_seq_done(f->open, seq);
+	open_lock_seq_done(o, seq);
 	return ret;
 }
 
@@ -187,23 +187,32 @@ static struct client_file *shared_handle(struct client *c, struct lockfile *lf,
 	return hl;
 }
 
-/* Take a lock on the server at once, or -EAGAIN, and remember it (in
- * *out, if not NULL).  A shared one goes on the file's lock handle. */
+/* Take a lock on the server, at once (or -EAGAIN) unless wait, and
+ * remember it (in *out, if not NULL).  A shared one goes on the file's
+ * lock handle.  Caller holds lf->lock; a waiting lock lets go of it
+ * while the server waits, as what ends the wait may be an unlock by
+ * another owner of this file (through another client, say). */
 static int srv_take(struct client *c, struct lockfile *lf, struct client_file *f,
-		    uint64_t owner, uint64_t start, uint64_t end, bool excl, struct srvlock **out)
+		    uint64_t owner, uint64_t start, uint64_t end, bool excl, bool wait,
+		    struct srvlock **out)
 {
-	uint32_t flags = (excl ? SMB2_LOCKFLAG_EXCLUSIVE_LOCK : SMB2_LOCKFLAG_SHARED_LOCK) |
-		SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
+	uint32_t flags = excl ? SMB2_LOCKFLAG_EXCLUSIVE_LOCK : SMB2_LOCKFLAG_SHARED_LOCK;
 	int ret;
 
 	if (!excl)
 		f = shared_handle(c, lf, f);
-	ret = srv_call(c, f, start, end, flags, false);
+	if (wait) {
+		pthread_mutex_unlock(&lf->lock);
+		ret = lock_range(c, f->open, start, end, flags);
+		pthread_mutex_lock(&lf->lock);
+	} else {
+		ret = lock_range(c, f->open, start, end, flags | SMB2_LOCKFLAG_FAIL_IMMEDIATELY);
+	}
 	if (ret)
 		return ret;
 	ret = srv_remember(lf, f, owner, start, end, excl, out);
 	if (ret)
-		srv_call(c, f, start, end, SMB2_LOCKFLAG_UNLOCK, false);
+		lock_range(c, f->open, start, end, SMB2_LOCKFLAG_UNLOCK);
 	return ret;
 }
 
@@ -214,7 +223,7 @@ static void srv_drop(struct client *c, struct srvlock **rp)
 	int ret;
 
 	*rp = r->next;
-	ret = srv_call(c, r->f, r->start, r->end, SMB2_LOCKFLAG_UNLOCK, false);
+	ret = lock_range(c, r->f->open, r->start, r->end, SMB2_LOCKFLAG_UNLOCK);
 	/* A handle that lost its locks in a reconnect has nothing to
 	 * unlock; anything else is worth a word: the server may still
 	 * hold the range until the file is closed. */
@@ -254,44 +263,34 @@ static struct plock *local_conflict(struct lockfile *lf, uint64_t owner, uint64_
 	return NULL;
 }
 
-static int plock_add(struct lockfile *lf, uint64_t owner, pid_t pid, uint64_t start,
-		     uint64_t end, bool excl)
-{
-	struct plock *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return -ENOLCK;
-	p->owner = owner;
-	p->pid = pid;
-	p->start = start;
-	p->end = end;
-	p->excl = excl;
-	p->next = lf->posix;
-	lf->posix = p;
-	return 0;
-}
-
 /* POSIX's rule for a new lock (or unlock, with type F_UNLCK) of owner
  * on [start, end]: what the owner held there goes, the new lock takes
  * its place and absorbs the owner's locks of its type that touch it.
- * Only a split allocates, and is done first, so that a failure changes
- * nothing.  Ends never exceed FLOCK_OFFSET, so end + 1 cannot wrap. */
+ * Both allocations (the new lock, the second half of a split) are made
+ * first, so that a failure changes nothing.  Ends never exceed
+ * FLOCK_OFFSET, so end + 1 cannot wrap. */
 static int posix_apply(struct lockfile *lf, uint64_t owner, pid_t pid, uint64_t start,
 		       uint64_t end, int type)
 {
 	bool excl = type == F_WRLCK, same;
-	struct plock **pp, *p;
+	struct plock **pp, *p, *fresh = NULL, *tail = NULL;
 
-	/* A lock of the owner reaching past both ends: split in two. */
-	for (p = lf->posix; p; p = p->next) {
-		if (p->owner != owner || p->start >= start || p->end <= end)
-			continue;
-		if (type != F_UNLCK && p->excl == excl)
-			return 0;	/* held just so already */
-		if (plock_add(lf, owner, p->pid, end + 1, p->end, p->excl))
-			return -ENOLCK;
+	/* A lock of the owner reaching past both ends is split in two. */
+	for (p = lf->posix; p; p = p->next)
+		if (p->owner == owner && p->start < start && p->end > end)
+			break;
+	if (p && type != F_UNLCK && p->excl == excl)
+		return 0;	/* held just so already */
+	if ((type != F_UNLCK && !(fresh = calloc(1, sizeof(*fresh)))) ||
+	    (p && !(tail = calloc(1, sizeof(*tail))))) {
+		free(fresh);
+		return -ENOLCK;
+	}
+	if (p) {
+		*tail = (struct plock){ .next = lf->posix, .owner = owner, .pid = p->pid,
+					.start = end + 1, .end = p->end, .excl = p->excl };
+		lf->posix = tail;
 		p->end = start - 1;
-		break;
 	}
 	for (pp = &lf->posix; (p = *pp);) {
 		same = type != F_UNLCK && p->excl == excl;
@@ -317,9 +316,12 @@ static int posix_apply(struct lockfile *lf, uint64_t owner, pid_t pid, uint64_t 
 			p->start = end + 1;	/* its head was */
 		pp = &p->next;
 	}
-	if (type == F_UNLCK)
-		return 0;
-	return plock_add(lf, owner, pid, start, end, excl);
+	if (fresh) {
+		*fresh = (struct plock){ .next = lf->posix, .owner = owner, .pid = pid,
+					 .start = start, .end = end, .excl = excl };
+		lf->posix = fresh;
+	}
+	return 0;
 }
 
 /* What of [start, end] the owner's server locks do not cover (with an
@@ -407,6 +409,7 @@ static int srv_replace_shared(struct client *c, struct lockfile *lf, struct srvl
 		srv_drop(c, rp);
 		for (i = 0; i < parts->n; i++) {
 			if (srv_take(c, lf, f, owner, parts->start[i], parts->end[i], false,
+				     false,
 				     NULL) == 0)
 				continue;
 			posix_apply(lf, owner, 0, parts->start[i], parts->end[i], F_UNLCK);
@@ -418,7 +421,8 @@ static int srv_replace_shared(struct client *c, struct lockfile *lf, struct srvl
 		return 0;
 	}
 	for (i = 0; i < parts->n; i++) {
-		ret = srv_take(c, lf, f, owner, parts->start[i], parts->end[i], false, &made[i]);
+		ret = srv_take(c, lf, f, owner, parts->start[i], parts->end[i], false, false,
+			       &made[i]);
 		if (ret) {
 			while (i-- > 0)
 				srv_drop_this(c, lf, made[i]);
@@ -566,7 +570,8 @@ static int drop_shared_under(struct client *c, struct lockfile *lf, uint64_t own
 	return 0;
 }
 
-/* Take the server locks a new lock of owner on [start, end] needs. */
+/* Take the server locks a new lock of owner on [start, end] needs: how
+ * many it took (0 when the owner's locks cover it already), or -errno. */
 static int take_server_locks(struct client *c, struct lockfile *lf, struct client_file *f,
 			     uint64_t owner, uint64_t start, uint64_t end, bool excl, bool wait)
 {
@@ -587,33 +592,13 @@ static int take_server_locks(struct client *c, struct lockfile *lf, struct clien
 	}
 	ret = uncovered(lf, owner, start, end, excl, &need);
 	for (i = 0; !ret && i < need.n; i++) {
-		if (!wait) {
-			ret = srv_take(c, lf, f, owner, need.start[i], need.end[i], excl,
-				       &taken[ntaken]);
-		} else {
-			/* Blocking: the file's mutex is let go while the
-			 * server waits, as what ends the wait may be an
-			 * unlock by another owner of this file (through
-			 * another client, say). */
-			struct client_file *h = excl ? f : shared_handle(c, lf, f);
-
-			pthread_mutex_unlock(&lf->lock);
-			ret = srv_call(c, h, need.start[i], need.end[i],
-				       excl ? SMB2_LOCKFLAG_EXCLUSIVE_LOCK :
-				       SMB2_LOCKFLAG_SHARED_LOCK, true);
-			pthread_mutex_lock(&lf->lock);
-			if (!ret)
-				ret = srv_remember(lf, h, owner, need.start[i], need.end[i], excl,
-						   &taken[ntaken]);
-			if (ret == -ENOLCK)
-				srv_call(c, h, need.start[i], need.end[i], SMB2_LOCKFLAG_UNLOCK,
-					 false);
-		}
+		ret = srv_take(c, lf, f, owner, need.start[i], need.end[i], excl, wait,
+			       &taken[ntaken]);
 		if (!ret)
 			ntaken++;
 	}
 	if (!ret)
-		return 0;
+		return ntaken;
 	/* Refused (or interrupted): undo what this call took... */
 	while (ntaken-- > 0)
 		srv_drop_this(c, lf, taken[ntaken]);
@@ -626,7 +611,7 @@ static int take_server_locks(struct client *c, struct lockfile *lf, struct clien
 			if (uncovered(lf, owner, lost.start[i], lost.end[i], false, &again))
 				continue;
 			for (j = 0; j < again.n; j++) {
-				if (srv_take(c, lf, f, owner, again.start[j], again.end[j], false,
+				if (srv_take(c, lf, f, owner, again.start[j], again.end[j], false, false,
 					     NULL) == 0)
 					continue;
 				/* Another client got in between: the owner no
@@ -648,7 +633,7 @@ static int set_lock(struct client *c, struct client_file *f, uint64_t owner, pid
 {
 	struct lockfile *lf;
 	bool excl = type == F_WRLCK;
-	int ret;
+	int ret, taken = 0;
 
 	if (start > end)
 		return -EINVAL;
@@ -674,8 +659,10 @@ static int set_lock(struct client *c, struct client_file *f, uint64_t owner, pid
 				goto out;
 		}
 		ret = take_server_locks(c, lf, f, owner, start, end, excl, wait);
-		if (ret)
+		if (ret < 0)
 			goto out;
+		taken += ret;
+		ret = 0;
 		/* A blocking wait let go of the mutex: another owner of
 		 * this mount may have taken the range meanwhile (through
 		 * the same handle, where the server cannot tell them
@@ -686,7 +673,9 @@ static int set_lock(struct client *c, struct client_file *f, uint64_t owner, pid
 	}
 	ret = posix_apply(lf, owner, pid, start, end, type);
 	tidy(c, lf, owner);
-	if (!ret)
+	/* Newly locked bytes: what the kernel cached of them may be
+	 * another client's old data.  (Already covered: nothing changed.) */
+	if (!ret && taken)
 		forget_cached_data(c, f);
 out:
 	pthread_mutex_unlock(&lf->lock);
@@ -751,7 +740,7 @@ int client_getlk(struct client *c, struct client_file *f, uint64_t owner, int *t
 	 * leaves the caller's own locks out of the answer). */
 	ret = uncovered(lf, owner, *start, *end, false, &test);
 	for (i = 0; !ret && i < test.n; i++) {
-		ret = srv_take(c, lf, f, owner, test.start[i], test.end[i], excl, &r);
+		ret = srv_take(c, lf, f, owner, test.start[i], test.end[i], excl, false, &r);
 		if (ret == 0) {
 			srv_drop_this(c, lf, r);
 			continue;
@@ -761,7 +750,7 @@ int client_getlk(struct client *c, struct client_file *f, uint64_t owner, int *t
 		/* Held elsewhere: shared, if a shared trial succeeds. */
 		ret = 0;
 		*type = F_WRLCK;
-		if (excl && srv_take(c, lf, f, owner, test.start[i], test.end[i], false,
+		if (excl && srv_take(c, lf, f, owner, test.start[i], test.end[i], false, false,
 				     &r) == 0) {
 			srv_drop_this(c, lf, r);
 			*type = F_RDLCK;

@@ -271,7 +271,6 @@ static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct 
 	int type = lk->l_type, ret;
 	pid_t pid = lk->l_pid;
 
-	(void)path;
 	/* libfuse hands the kernel's [start, end] as l_start and l_len,
 	 * 0 for "to the end of file". */
 	end = lk->l_len ? start + (uint64_t)lk->l_len - 1 : UINT64_MAX;
