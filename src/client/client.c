@@ -652,10 +652,25 @@ static int open_path(struct client *c, const char *sp, const struct open_params 
 	return 0;
 }
 
+/* The client_file for open o, opened by FUSE path path; NULL (and o
+ * closed: the server's handle is not leaked) when out of memory. */
+static struct client_file *file_wrap(struct client *c, struct smb_open *o, const char *path)
+{
+	struct client_file *f = calloc(1, sizeof(*f));
+
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		close_open(c, o);
+		return NULL;
+	}
+	f->open = o;
+	f->c = c;
+	return f;
+}
+
 int open_sibling(struct client *c, struct client_file *f, struct client_file **out)
 {
 	struct open_params op = f->open->p;
-	struct client_file *s;
 	struct create_rsp p;
 	struct smb_open *o;
 	char *sp;
@@ -674,16 +689,8 @@ int open_sibling(struct client *c, struct client_file *f, struct client_file **o
 	free(sp);
 	if (ret)
 		return ret;
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->path = strdup(f->path))) {
-		free(s);
-		close_open(c, o);
-		return -ENOMEM;
-	}
-	s->open = o;
-	s->c = c;
-	*out = s;
-	return 0;
+	*out = file_wrap(c, o, f->path);
+	return *out ? 0 : -ENOMEM;
 }
 
 int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
@@ -735,17 +742,12 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, 0, &created);
 		attrcache_put(c->cache, path, &created);
 	}
-	f = calloc(1, sizeof(*f));
-	if (!f || !(f->path = strdup(path))) {
-		free(f);
-		close_open(c, o);	/* do not leak the server's handle */
+	f = file_wrap(c, o, path);
+	if (!f)
 		return -ENOMEM;
-	}
-	f->open = o;
 	f->is_dir = (p.a.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
 	f->writable = (flags & O_ACCMODE) != O_RDONLY;
 	f->append = f->writable && (flags & O_APPEND);
-	f->c = c;
 	if (!f->is_dir)
 		f->ra = ra_new(c->workers, ra_fetch, f, file_gen(c, path));	/* none: reads go direct */
 	if (f->writable) {

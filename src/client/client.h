@@ -48,6 +48,7 @@ struct client_file {
 	struct client *c;
 	struct readahead *ra;		/* NULL for directories and write-only files */
 	struct lockfile *lf;		/* its file's locks, once it locked (client_lock.c) */
+	ino_t ino;			/* the file's, once client_lock.c asked (0: not yet) */
 	/* c->writers_lock: the list of writable files, how many
 	 * writer_borrow callers use fid, and whether its CLOSE is on the way. */
 	struct client_file *next_writer;

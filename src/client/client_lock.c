@@ -179,7 +179,8 @@ static struct client_file *shared_handle(struct client *c, struct lockfile *lf,
 		return lf->hl;
 	if (open_sibling(c, f, &hl) != 0)
 		return f;
-	if (client_fstat(c, hl, &st) != 0 || st.st_ino != lf->ino) {
+	/* Through the handle: the attribute cache is keyed by path. */
+	if (handle_stat(c, hl, &st) != 0 || st.st_ino != lf->ino) {
 		client_close_file(c, hl);
 		return f;
 	}
@@ -490,11 +491,17 @@ static int lockfile_of(struct client *c, struct client_file *f, bool make,
 	pthread_mutex_unlock(&c->locks_lock);
 	if (!lf && !make)
 		return 0;	/* nothing on the mount is locked: no lookup */
-	ret = client_fstat(c, f, &st);
-	if (ret)
-		return ret;
+	/* The file's identity through its handle, once per open: by path
+	 * (the attribute cache), a name reused since the open (log
+	 * rotation) would give the new file's. */
+	if (!f->ino) {
+		ret = handle_stat(c, f, &st);
+		if (ret)
+			return ret;
+		f->ino = st.st_ino;
+	}
 	pthread_mutex_lock(&c->locks_lock);
-	for (lf = c->lockfiles; lf && lf->ino != st.st_ino; lf = lf->next)
+	for (lf = c->lockfiles; lf && lf->ino != f->ino; lf = lf->next)
 		;
 	if (!lf && make) {
 		lf = calloc(1, sizeof(*lf));
@@ -502,7 +509,7 @@ static int lockfile_of(struct client *c, struct client_file *f, bool make,
 			pthread_mutex_unlock(&c->locks_lock);
 			return -ENOLCK;
 		}
-		lf->ino = st.st_ino;
+		lf->ino = f->ino;
 		pthread_mutex_init(&lf->lock, NULL);
 		cond_init_monotonic(&lf->released);
 		lf->next = c->lockfiles;
