@@ -375,7 +375,9 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c->cache = attrcache_new(o->actimeo_ms);
 	c->workers = workq_new(8);
 	c->breaks = workq_new(1);
-	if (!c->prefix || !c->cache || !c->workers || !c->breaks) {
+	c->wb_q = workq_new(8);
+	c->writebehind = o->writebehind;
+	if (!c->prefix || !c->cache || !c->workers || !c->breaks || !c->wb_q) {
 		ret = -ENOMEM;
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
@@ -427,6 +429,7 @@ void client_close(struct client *c)
 		session_set_break_handler(c->s, NULL, NULL);
 	workq_free(c->breaks);
 	workq_free(c->workers);
+	workq_free(c->wb_q);	/* the WRITEs still queued finish first */
 	tree_close(c->t);
 	session_close(c->s);
 	lease_forget_all(c);
@@ -480,12 +483,20 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 	char *sp;
 	int ret;
 
+	/* Sizes and times as they will be once what this mount wrote is
+	 * at the server. */
+	wb_flush_path(c, path);
 	if (attrcache_get(c->cache, path, st))
 		return 0;
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
 	ret = stat_smb(c, path, sp, st, NULL);
+	/* Another name of the file may have writes behind it. */
+	if (ret == 0 && S_ISREG(st->st_mode) && st->st_nlink > 1 && wb_any(c)) {
+		wb_flush_all(c);
+		ret = stat_smb(c, path, sp, st, NULL);
+	}
 	free(sp);
 	if (ret == 0)
 		attrcache_put(c->cache, path, st);
@@ -494,6 +505,7 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 
 int client_fstat(struct client *c, struct client_file *f, struct stat *st)
 {
+	wb_flush_like(c, f);
 	if (attrcache_get(c->cache, f->path, st))
 		return 0;
 	return handle_stat(c, f, st);
@@ -750,6 +762,11 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	f->append = f->writable && (flags & O_APPEND);
 	if (!f->is_dir)
 		f->ra = ra_new(c->workers, ra_fetch, f, file_gen(c, path));	/* none: reads go direct */
+	/* An O_APPEND write asks the server where the end is; O_SYNC asks
+	 * for the data on disk when write(2) returns. */
+	if (f->writable && !f->is_dir && c->writebehind && !f->append &&
+	    !(flags & (O_SYNC | O_DSYNC)))
+		f->wb = wb_new(c, f);	/* none: writes go through */
 	if (f->writable) {
 		pthread_mutex_lock(&c->writers_lock);
 		f->next_writer = c->writers;
@@ -835,6 +852,9 @@ int client_close_file(struct client *c, struct client_file *f)
 {
 	int ret;
 
+	/* The last bytes written behind (their failure was the answer of
+	 * the flush before, if the kernel sent one). */
+	wb_flush(f->wb, false);
 	if (f->writable)
 		writer_closing(c, f);
 	ra_free(f->ra);		/* first: its reads use the handle */
@@ -846,6 +866,7 @@ int client_close_file(struct client *c, struct client_file *f)
 	if (f->writable)
 		/* The server set the final times and size at close. */
 		attrcache_forget(c->cache, f->path);
+	wb_free(f->wb);
 	free(f->path);
 	free(f);
 	return ret;
@@ -925,6 +946,7 @@ ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t s
 	/* The data the process locked may have changed under it. */
 	if (client_locks_lost(f))
 		return -EIO;
+	wb_flush_like(c, f);	/* reads see what this mount wrote */
 	if (f->ra) {
 		n = ra_read(f->ra, buf, size, off);
 		if (n == 0 || n == (ssize_t)size)
@@ -962,10 +984,23 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 ssize_t client_write(struct client *c, struct client_file *f, const void *buf, size_t size,
 		     off_t off)
 {
+	int ret;
+
 	if (client_locks_lost(f))
 		return -EIO;
-	if (f->append)
+	if (f->append) {
+		wb_flush_like(c, f);	/* the end of file is where those bytes end */
 		return append_write(c, f, buf, size);
+	}
+	if (f->wb) {
+		/* A file with byte-range locks writes through: its data must
+		 * be at the server before an unlock lets another client in. */
+		if (!__atomic_load_n(&f->lf, __ATOMIC_ACQUIRE))
+			return wb_write(f->wb, buf, size, off);
+		ret = wb_flush(f->wb, true);
+		if (ret)
+			return ret;
+	}
 	return write_range(c, f, buf, size, off);
 }
 
@@ -992,11 +1027,23 @@ ssize_t write_range(struct client *c, struct client_file *f, const void *buf, si
 	return (ssize_t)done;
 }
 
+int client_flush_writes(struct client *c, struct client_file *f)
+{
+	(void)c;
+	return wb_flush(f->wb, true);
+}
+
 int client_flush(struct client *c, struct client_file *f)
 {
 	struct chain ch;
 	int ret;
 
+	/* fsync(2) writes back the file's data whichever descriptor wrote
+	 * it; a failure of this descriptor's writes is its answer. */
+	wb_flush_like(c, f);
+	ret = wb_flush(f->wb, true);
+	if (ret)
+		return ret;
 	chain_init(&ch, c);
 	chain_next_on(&ch, SMB2_FLUSH, 0, f->open);
 	ret = pdu_flush_enc(&ch.w, (struct smb2_fid){ 0, 0 });

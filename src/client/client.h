@@ -31,6 +31,8 @@ struct client_opts {
 	int actimeo_ms;			/* attribute cache lifetime; 0 = no cache */
 	bool mfsymlinks;		/* symlinks as Minshall+French files where the
 					 * server refuses reparse points */
+	bool writebehind;		/* write(2) returns before the server's answer
+					 * (client_writebehind.c) */
 };
 
 /* Connect and check that the prefix is a directory.  err explains. */
@@ -47,6 +49,8 @@ struct client_file {
 	char *path;			/* the FUSE path it was opened by */
 	struct client *c;
 	struct readahead *ra;		/* NULL for directories and write-only files */
+	struct writebehind *wb;		/* NULL: writes go through (read-only, O_APPEND,
+					 * O_SYNC, locked, or write-behind off) */
 	struct lockfile *lf;		/* its file's locks, once it locked (client_lock.c) */
 	ino_t ino;			/* the file's, once client_lock.c asked (0: not yet) */
 	/* c->writers_lock: the list of writable files, how many
@@ -71,7 +75,12 @@ int client_close_file(struct client *c, struct client_file *f);
 ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t size, off_t off);
 ssize_t client_write(struct client *c, struct client_file *f, const void *buf, size_t size,
 		     off_t off);
+/* fsync(2): what this mount wrote to the file reaches the server (write-
+ * behind), and the server its disk (SMB2 FLUSH). */
 int client_flush(struct client *c, struct client_file *f);
+/* close(2) of a descriptor of f: wait for what was written through it to
+ * be at the server; a failure of a write not reported yet is the answer. */
+int client_flush_writes(struct client *c, struct client_file *f);
 
 int client_truncate(struct client *c, const char *path, struct client_file *f, off_t size);
 /* times[0] atime, times[1] mtime; tv_nsec UTIME_NOW / UTIME_OMIT honoured. */

@@ -181,6 +181,7 @@ int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *a
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
+	wb_flush_dir(c, path);	/* the sizes listed include what was written */
 	for (tries = 0; tries < 3; tries++) {
 		ret = list_once(&l, sp);
 		if (ret != -EAGAIN)

@@ -26,6 +26,9 @@ struct client {
 	struct attrcache *cache;	/* has its own lock */
 	struct workq *workers;		/* prefetching READs (readahead.c) */
 	struct workq *breaks;		/* lease break acknowledgements, never behind a READ */
+	struct workq *wb_q;		/* WRITEs behind the application (client_writebehind.c) */
+	int wb_busy;			/* atomic: files with write-behind data not yet written */
+	bool writebehind;		/* fixed: -o cache=none turns it off */
 	/* Change counters, one per hash bucket of paths: a write, truncate
 	 * or copy into a file bumps its bucket, and readahead drops what it
 	 * fetched before (atomic increments and loads; no lock). */
@@ -215,6 +218,29 @@ ssize_t append_write(struct client *c, struct client_file *f, const void *buf, s
 /* stat of an open file through its handle, asking the server (the
  * result goes into the attribute cache). */
 int handle_stat(struct client *c, struct client_file *f, struct stat *st);
+
+/* client_writebehind.c: writes gathered and sent behind the
+ * application.  wb_new for a writable file (NULL: out of memory, then
+ * its writes go through); wb_free after a last wb_flush. */
+struct writebehind *wb_new(struct client *c, struct client_file *f);
+void wb_free(struct writebehind *wb);
+/* Take the write (bytes taken), or an earlier WRITE's failure (-errno,
+ * reported once). */
+ssize_t wb_write(struct writebehind *wb, const void *buf, size_t size, off_t off);
+/* Wait until every byte taken so far is at the server; with report,
+ * the first failure not reported yet (and it is then reported). */
+int wb_flush(struct writebehind *wb, bool report);
+/* Whether any file of the mount has write-behind data not yet written
+ * (cheap: the wb_flush_* calls below return at once without). */
+bool wb_any(struct client *c);
+/* Wait for the write-behind data of the open files that are: path (a
+ * FUSE path); right in directory path; the same file as f (its name or
+ * its lease key); the file of a lease key; any. */
+void wb_flush_path(struct client *c, const char *path);
+void wb_flush_dir(struct client *c, const char *path);
+void wb_flush_like(struct client *c, struct client_file *f);
+void wb_flush_lease(struct client *c, const uint8_t key[16]);
+void wb_flush_all(struct client *c);
 
 /* Forget cached attributes of path and of its parent (whose times change). */
 void forget_with_parent(struct client *c, const char *path);

@@ -53,7 +53,10 @@ ssize_t client_copy_range(struct client *c, struct client_file *in, off_t off_in
 	/* copy_file_range(2) copies what there is: a range past the end of
 	 * the source is a short copy (the server refuses a chunk that
 	 * reaches beyond it).  The size comes from the server, not a cache
-	 * another name of the file may have left stale. */
+	 * another name of the file may have left stale, and after what
+	 * this mount wrote to either file is there. */
+	wb_flush_like(c, in);
+	wb_flush_like(c, out);
 	ret = handle_stat(c, in, &src);
 	if (ret)
 		return ret;
@@ -126,6 +129,7 @@ int client_fallocate(struct client *c, struct client_file *f, int mode, off_t of
 
 	if (off < 0 || len <= 0)
 		return -EINVAL;
+	wb_flush_like(c, f);
 	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
 		/* MS-FSCC 2.3.67 FILE_ZERO_DATA_INFORMATION */
 		le64_put(buf, (uint64_t)off);

@@ -179,6 +179,9 @@ static void break_job(void *arg)
 	pthread_mutex_unlock(&c->lease_lock);
 
 	if (j->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED) {
+		/* The other client is let in once this is acknowledged:
+		 * what this mount wrote is at the server before. */
+		wb_flush_lease(c, j->b.key);
 		chain_init(&ch, c);
 		ch.unheld = true;
 		chain_next(&ch, SMB2_OPLOCK_BREAK, 0);

@@ -517,7 +517,9 @@ static int lockfile_of(struct client *c, struct client_file *f, bool make,
 	}
 	if (lf && !f->lf) {
 		lf->refs++;
-		f->lf = lf;
+		/* Atomic: client_write reads it without a lock (a locked
+		 * file writes through). */
+		__atomic_store_n(&f->lf, lf, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&c->locks_lock);
 	*out = lf;
@@ -646,6 +648,9 @@ static int set_lock(struct client *c, struct client_file *f, uint64_t owner, pid
 		return -EINVAL;
 	if (open_locks_lost(f->open) && type != F_UNLCK)
 		return -EIO;
+	/* What was written before a lock changes hands is at the server
+	 * first: the next holder reads it there. */
+	wb_flush_like(c, f);
 	ret = lockfile_of(c, f, type != F_UNLCK, &lf);
 	if (ret || !lf)
 		return ret;

@@ -39,6 +39,12 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 	char *sp;
 	int ret;
 
+	/* Writes behind this change go first: a truncate must not be
+	 * undone by a WRITE after it, nor times by a write. */
+	if (f)
+		wb_flush_like(c, f);
+	else
+		wb_flush_path(c, path);
 	file_changed(c, path ? path : f->path);
 	if (f) {
 		struct mid_req m = {
@@ -284,6 +290,9 @@ int client_rename(struct client *c, const char *from, const char *to, unsigned f
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
+	/* Whatever stats either name next finds the data written. */
+	wb_flush_path(c, from);
+	wb_flush_path(c, to);
 	ret = rename_or_link(c, from, to, FileRenameInformation, !(flags & RENAME_NOREPLACE), &status);
 	/* POSIX lets a directory replace an empty directory; SMB does not:
 	 * remove the empty target and try again. */

@@ -256,6 +256,9 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	co.attr.dir_mode = o->dir_mode;
 	co.actimeo_ms = (int)(o->actimeo_s * 1000);
 	co.mfsymlinks = o->mfsymlinks;
+	/* cache=none promises that write(2) returns with the data at the
+	 * server, as the kernel client's does. */
+	co.writebehind = o->cache != CACHE_NONE;
 	if (client_open(&co, &c, err) != 0) {
 		log_err("%s", err);
 		goto out;

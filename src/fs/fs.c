@@ -206,10 +206,11 @@ static int open_common(const char *path, int flags, mode_t mode, struct fuse_fil
 	 * the kernel splits a write that crosses a page boundary. */
 	else if (cfg_of()->cache == CACHE_NONE || (flags & O_APPEND))
 		fi->direct_io = 1;
-	/* fs_flush does nothing on the server: spare the kernel the round
-	 * trip, unless locks go to the server, as a close (flush) must then
-	 * drop the closing process's locks (POSIX's rule). */
-	fi->noflush = cfg_of()->nobrl;
+	/* fs_flush has nothing to do for a file not open for writing:
+	 * spare the kernel the round trip, unless locks go to the server,
+	 * as a close (flush) must then drop the closing process's locks
+	 * (POSIX's rule). */
+	fi->noflush = cfg_of()->nobrl && (flags & O_ACCMODE) == O_RDONLY;
 	return 0;
 }
 
@@ -253,13 +254,14 @@ static int fs_statfs(const char *path, struct statvfs *st)
 	return client_statfs(cl(), st);
 }
 
-/* flush runs at every close(2) of a descriptor: SMB2 FLUSH would force
- * the server to disk each time, which is fsync's job, not close's. */
+/* flush runs at every close(2) of a descriptor: what was written
+ * through it reaches the server (write-behind), and a write that failed
+ * there is close's answer.  Not SMB2 FLUSH: forcing the server to disk
+ * each time is fsync's job, not close's. */
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	(void)fi;
-	return 0;
+	return client_flush_writes(cl(), file_of(fi));
 }
 
 /* fcntl locks.  libfuse also calls this at every flush (close) with

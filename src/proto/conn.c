@@ -788,10 +788,18 @@ static int protect_and_send(struct conn *c, const struct conn_security *sec, uin
 	iov[0].iov_len = 4;
 	iov[1].iov_base = sealed ? sealed : req;
 	iov[1].iov_len = flen;
+	/* A server that takes nothing for as long as an ECHO may go
+	 * unanswered is as good as one that does not answer it. */
 	pthread_mutex_lock(&c->send_lock);
-	ret = transport_writev(c->fd, iov, 2);
+	ret = transport_writev(c->fd, iov, 2, echo_timeout_ms(c));
 	pthread_mutex_unlock(&c->send_lock);
 	free(sealed);
+	if (ret == -ETIMEDOUT) {
+		pthread_mutex_lock(&c->lock);
+		die_locked(c, -ENOTCONN, "the server took no data for %d s", echo_timeout_ms(c) / 1000);
+		pthread_mutex_unlock(&c->lock);
+		return -ENOTCONN;
+	}
 	if (ret) {
 		pthread_mutex_lock(&c->lock);
 		die_locked(c, -ENOTCONN, "sending to the server failed: %s", strerror(-ret));

@@ -118,7 +118,7 @@ static int probe_smb1_only(const struct negotiate_params *o)
 	}
 	iov[0].iov_base = w.p;
 	iov[0].iov_len = w.len;
-	ret = transport_writev(fd, iov, 1);
+	ret = transport_writev(fd, iov, 1, 10000);
 	if (!ret)
 		ret = transport_read_frame(fd, 65536, &frame, &flen);
 	if (ret)

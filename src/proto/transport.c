@@ -138,16 +138,31 @@ int transport_connect(const char *host, uint16_t port, int timeout_ms, int cance
 	return ret;
 }
 
-int transport_writev(int fd, struct iovec *iov, int n)
+int transport_writev(int fd, struct iovec *iov, int n, int stall_ms)
 {
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	struct msghdr msg = { 0 };
 	ssize_t w;
+	int r;
 
 	while (n > 0) {
-		w = writev(fd, iov, n);
+		/* Never blocked in the kernel: a write stuck behind a cut
+		 * link would hold the send lock, and every request and ECHO
+		 * behind it, until TCP gives up a quarter of an hour later. */
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)n;
+		w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+			r = poll(&pfd, 1, stall_ms);
+			if (r == 0)
+				return -ETIMEDOUT;
+			if (r < 0 && errno != EINTR)
+				return -errno;
+			continue;
 		}
 		while (n > 0 && (size_t)w >= iov->iov_len) {
 			w -= (ssize_t)iov->iov_len;

@@ -24,8 +24,11 @@ int transport_connect(const char *host, uint16_t port, int timeout_ms, int cance
 		      char err[TRANSPORT_ERRLEN]);
 
 /* Write all of iov (the caller puts the 4-byte frame header first).
- * -EPIPE / -ECONNRESET / -EIO when the connection is gone. */
-int transport_writev(int fd, struct iovec *iov, int n);
+ * -EPIPE / -ECONNRESET / -EIO when the connection is gone; -ETIMEDOUT
+ * when the socket took no byte for stall_ms (a cut link: the send
+ * buffer is full and nothing is acknowledged; the connection is then
+ * useless, as part of a frame may have gone). */
+int transport_writev(int fd, struct iovec *iov, int n, int stall_ms);
 
 /* Read one frame: returns its payload (malloc'd) and length.  A frame
  * longer than max is -EPROTO (the caller drops the connection); a frame

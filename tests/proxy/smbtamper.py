@@ -31,8 +31,13 @@ Modes (each acts on the first matching message of each connection):
                        exists), close the connection instead of forwarding
                        a response frame holding a message of command CMD:
                        the server did the work, the client never hears it
+  hold-request:CMD:S   once in the proxy's life (and only after --arm-file
+                       exists), keep a request frame holding a message of
+                       command CMD for S seconds while the connection's
+                       other frames pass: the server gets it after requests
+                       the client sent later (SMB2 allows that order)
 
---arm-file PATH: lose-answer acts only once PATH exists.
+--arm-file PATH: lose-answer and hold-request act only once PATH exists.
 --dump DIR writes every frame as forwarded, as DIR/<conn>-<n>-<c|s>.bin
 (c: from the client, s: from the server), for making golden test data.
 """
@@ -174,10 +179,10 @@ def commands_in(f):
     return cmds
 
 
-def lose_this(mode, f):
-    if not mode.startswith("lose-answer:"):
+def lose_this(mode, f, kind="lose-answer:"):
+    if not mode.startswith(kind):
         return False
-    want = int(mode.split(":", 1)[1], 0)
+    want = int(mode.split(":")[1], 0)
     with LOSE["lock"]:
         if LOSE["done"] or not (LOSE["arm"] and os.path.exists(LOSE["arm"])):
             return False
@@ -199,6 +204,15 @@ def pump(client, server, mode, deadline):
     conn, n = DUMP["conn"], 0
     close_after = int(mode.split(":", 1)[1]) if mode.startswith("close-after:") else None
     socks = [client, server]
+    to_server = threading.Lock()	# the pump and a held frame's timer both send
+
+    def forward(f):
+        with to_server:
+            try:
+                send_frame(server, f)
+            except OSError:
+                pass	# the connection is gone: so is the frame
+
     try:
         while time.time() < deadline:
             r, _, _ = select.select(socks, [], [], 1.0)
@@ -210,7 +224,11 @@ def pump(client, server, mode, deadline):
                 if s is client:
                     f = t.from_client(f)
                     dump(conn, n, "c", f)
-                    send_frame(server, f)
+                    if lose_this(mode, f, "hold-request:"):
+                        held = float(mode.split(":")[2])
+                        threading.Timer(held, forward, (f,)).start()
+                        continue
+                    forward(f)
                 else:
                     if close_after is not None and t.server_frames >= close_after:
                         return
