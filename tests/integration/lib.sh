@@ -147,6 +147,16 @@ failed_with() {
 # nothing.  Matched on the full command line it was started with.
 daemon_pid() { pgrep -nf "smbfuse $1 $2( |\$)" || true; }
 
+# reset_conns PID: reset process PID's TCP connections to the rig (as a
+# NAT box or a flaky link would), and no one else's.
+reset_conns() {
+	local p
+	for p in $(ss -Htnp dst "$RIG_ADDR" dport = "$RIG_PORT" | grep -F "pid=$1," |
+		awk '$1 == "ESTAB" { sub(/.*:/, "", $4); print $4 }'); do
+		ss -K dst "$RIG_ADDR" dport = "$RIG_PORT" sport = ":$p" >/dev/null 2>&1
+	done
+}
+
 # mount_rig MNT [OPTIONS]: mount the current rig's share on MNT (created
 # if missing) as a daemon, with the rig's credentials plus OPTIONS.  The
 # EXIT trap unmounts it and makes sure the daemon is gone.  Sets

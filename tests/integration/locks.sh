@@ -77,16 +77,6 @@ release() {
 }
 last() { tail -1 "$work/$1.out"; }
 
-# reset_conns PID: reset process PID's TCP connections to the rig (as a
-# NAT box or a flaky link would), and no one else's.
-reset_conns() {
-	local p
-	for p in $(ss -Htnp dst "$RIG_ADDR" dport = "$RIG_PORT" | grep -F "pid=$1," |
-		awk '$1 == "ESTAB" { sub(/.*:/, "", $4); print $4 }'); do
-		ss -K dst "$RIG_ADDR" dport = "$RIG_PORT" sport = ":$p" >/dev/null 2>&1
-	done
-}
-
 # === two mounts of the default rig ===========================================
 rig_start default
 check "mount A" mount_logged "$work/a" "" "$work/a.log"

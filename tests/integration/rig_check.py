@@ -14,6 +14,11 @@
       own connection with "ss -K" (the kernel sends the server an RST).
       restart: print RESTART and wait for a line on stdin, meanwhile
       the caller restarts the server.
+  rig_check.py deny-writers NAME
+      open NAME for reading while denying others write access (as many
+      Windows programs open a file), print the outcome (OK or the
+      status, e.g. STATUS_SHARING_VIOLATION), then read NAME through an
+      open that denies nothing and print "SIZE n": the bytes it holds.
 
 The server is the rig in the environment: RIG_ADDR, RIG_PORT, RIG_SHARE,
 RIG_USER, RIG_PASSWORD.  Prints what it saw; exit 0 when the rig did
@@ -213,9 +218,39 @@ def hold_lock(name, seconds):
     return 0 if ok else 1
 
 
+def deny_writers(name):
+    """A writer on another machine holds NAME open: the server breaks
+    that client's handle lease and waits for the acknowledgement before
+    it answers this open (refused, as the writer keeps its handle); what
+    that client wrote before must be on the server by then."""
+    conn = connect()
+    tid = conn.connectTree(ENV["RIG_SHARE"])
+    try:
+        fid = conn.openFile(tid, name, desiredAccess=s3.FILE_READ_DATA,
+                            shareMode=s3.FILE_SHARE_READ)
+        conn.closeFile(tid, fid)
+        print("OK")
+    except SessionError as e:
+        print(nt_errors.ERROR_MESSAGES.get(e.getErrorCode(), ("0x%x" % e.getErrorCode(),))[0])
+    fid = conn.openFile(tid, name, desiredAccess=s3.FILE_READ_DATA, shareMode=7)
+    size, off = 0, 0
+    while True:
+        data = conn.readFile(tid, fid, off, 1 << 16)
+        if not data:
+            break
+        size += len(data)
+        off += len(data)
+    conn.closeFile(tid, fid)
+    print("SIZE %d" % size)
+    conn.logoff()
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[0] == "linkcut":
         return linkcut(argv[1], float(argv[2]))
+    if len(argv) == 2 and argv[0] == "deny-writers":
+        return deny_writers(argv[1])
     if len(argv) == 3 and argv[0] == "hold-lock":
         return hold_lock(argv[1], float(argv[2]))
     if len(argv) in (2, 3) and argv[0] == "durable" and argv[1] in ("reset", "restart"):

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Write-behind: write(2) returns before the server has the bytes, and
+# nothing a program was told is written is lost or seen out of order.
+# Everything that could see the data at the server waits for it: stat,
+# listings, reads, truncate, close, a lease break another client causes.
+# To prove the waiting (rather than a fast server), the mount under test
+# goes through a proxy that holds its first WRITE for HOLD seconds: a
+# check that did not wait would see the file without those bytes.  Also
+# a full disk (ENOSPC reported by write, fsync or close; cache=none at
+# the write itself), a pseudo-random mix of overlapping writes, and a
+# lost connection in the middle of 4 KiB writes.
+. "$(dirname "$0")/lib.sh"
+need_root "starts smbd and mounts"
+need_cmd smbd python3 fusermount3 ss
+[ -e /dev/fuse ] || skip "needs /dev/fuse"
+
+work=$(mktemp -d)
+chmod 0755 "$work"
+at_exit "rm -rf '$work'"
+W="python3 $top_srcdir/tests/integration/writer.py"
+HOLD=3
+WRITE=9		# SMB2 WRITE
+
+# is WANT CMD...: CMD prints WANT.
+is() {
+	local want=$1 got
+	shift
+	got=$("$@" 2>&1) || true
+	[ "$got" = "$want" ] || { echo "  want '$want', got '$got' from: $*"; return 1; }
+}
+
+# held NAME: mount the rig through a fresh proxy that, once armed, holds
+# the first WRITE for HOLD seconds (the mount in $work/NAME, its log in
+# $work/NAME.log); create file f with one byte, arm the proxy, and start
+# a writer that writes 64 KiB of 'A' into f in one write(2) and keeps f
+# open until "unhold NAME".
+held() {
+	local m=$work/$1
+	rm -f "$work/$1.arm"
+	proxy_start "hold-request:$WRITE:$HOLD" --arm-file "$work/$1.arm"
+	RIG_PORT_SAVED=$RIG_PORT
+	RIG_PORT=$PROXY_PORT
+	mount_logged "$m" "" "$work/$1.log" || { RIG_PORT=$RIG_PORT_SAVED; return 1; }
+	RIG_PORT=$RIG_PORT_SAVED
+	echo x >"$m/f"
+	mkdir -p "$work/$1.w"
+	touch "$work/$1.arm"
+	$W hold "$m/f" 65536 "$work/$1.w" >"$work/$1.out" 2>&1 &
+	for _ in $(seq 1 100); do
+		[ -e "$work/$1.w/ready" ] && return 0
+		sleep 0.05
+	done
+	echo "  the writer did not start: $(cat "$work/$1.out")"
+	return 1
+}
+unhold() {
+	touch "$work/$1.w/stop"
+	for _ in $(seq 1 $((HOLD * 40))); do
+		grep -q close "$work/$1.out" && break
+		sleep 0.05
+	done
+	cat "$work/$1.out"
+}
+server_size() { stat -c %s "$RIG_SHARE_DIR/$1"; }
+
+# === the default rig =========================================================
+rig_start default
+export RIG_ADDR RIG_PORT RIG_SHARE RIG_USER RIG_PASSWORD
+
+# --- what waits for the bytes behind --------------------------------------------
+if check "held: mount through the proxy (stat)" held st; then
+	check "held: stat of the name shows the 64 KiB written behind" is 65536 stat -c %s "$work/st/f"
+	check "held: ... and so does the server by then" is 65536 server_size f
+	check "held: close ok" is "close ok" unhold st
+fi
+if check "held: mount through the proxy (ls -l)" held ls; then
+	check "held: ls -l lists the size written behind" \
+		is 65536 bash -c "ls -l '$work/ls' | awk '\$NF == \"f\" { print \$5 }'"
+	unhold ls >/dev/null
+fi
+if check "held: mount through the proxy (read)" held rd; then
+	check "held: a read through another descriptor sees the bytes" \
+		is 65536 bash -c "tr -d x <'$work/rd/f' | grep -o A | wc -l"
+	unhold rd >/dev/null
+fi
+if check "held: mount through the proxy (truncate)" held tr; then
+	truncate -s 1000 "$work/tr/f"
+	unhold tr >/dev/null
+	check "held: a truncate by name after the writes is not undone by them" is 1000 server_size f
+fi
+if check "held: mount through the proxy (close)" held cl; then
+	touch "$work/cl.w/stop"
+	for _ in $(seq 1 $((HOLD * 40))); do grep -q close "$work/cl.out" && break; sleep 0.05; done
+	check "held: close(2) returns once the bytes are at the server" is 65536 server_size f
+	check "held: ... and says ok" is "close ok" cat "$work/cl.out"
+fi
+# Another client that opens the file denying writers: the server breaks
+# this mount's handle lease and waits for the acknowledgement, which
+# waits for the WRITE; so that client reads all of it.
+if check "held: mount through the proxy (lease break)" held lb; then
+	out=$(/usr/bin/python3 "$top_srcdir/tests/integration/rig_check.py" deny-writers f 2>&1)
+	check "held: another client denying writers is refused (the writer keeps its handle)" \
+		grep -qx STATUS_SHARING_VIOLATION <<<"$out"
+	check "held: ... and finds every byte written before the break (SIZE 65536)" \
+		grep -qx "SIZE 65536" <<<"$out"
+	unhold lb >/dev/null
+fi
+
+# --- two mounts, many writes ----------------------------------------------------
+check "mount A" mount_logged "$work/a" "" "$work/a.log"
+a_pid=$MOUNT_PID
+check "mount B" mount_logged "$work/b" "" "$work/b.log"
+head -c 16M /dev/urandom >"$work/src16"
+check "A: 16 MiB in 4 KiB writes" is ok $W copy "$work/src16" "$work/a/c4k" 4096
+check "B: sees every byte after A's close" cmp -s "$work/src16" "$work/b/c4k"
+check "A: 16 MiB in 1 MiB writes" is ok $W copy "$work/src16" "$work/a/c1m" 1048576
+check "B: sees every byte" cmp -s "$work/src16" "$work/b/c1m"
+for seed in 1 2 3; do
+	check "A: overlapping writes, holes and rewrites (seed $seed) as a model says" \
+		is match $W scatter "$work/a/sc$seed" "$RIG_SHARE_DIR/sc$seed" "$seed"
+done
+check "A: unmount" umount_rig "$work/a" "$a_pid"
+rig_stop
+
+# === a full disk =============================================================
+SMBRIG_SHARE_SIZE=8m rig_start default
+check "full: mount" mount_logged "$work/full" "" "$work/full.log"
+full_pid=$MOUNT_PID
+out=$($W fill "$work/full/big" $((16 << 20)) 65536)
+check "full: 16 MiB onto 8: ENOSPC from a write, fsync or close" \
+	grep -qE "^(write [0-9]+|fsync|close): ENOSPC$" <<<"$out"
+echo "# full: $(head -1 <<<"$out")"
+check "full: the log says which file and when it is reported" \
+	grep -q "writing /big behind the application failed: No space left on device" "$work/full.log"
+check "full: cp of a file that does not fit fails" bash -c "! cp '$work/src16' '$work/full/cp' 2>'$work/cp.err'"
+check "full: ... saying No space left on device" grep -q "No space left on device" "$work/cp.err"
+rm -f "$work/full/big" "$work/full/cp"
+head -c 4M "$work/src16" >"$work/src4"
+check "full: 4 MiB that fit: every write, fsync and close ok" is ok $W copy "$work/src4" "$work/full/fits" 65536
+check "full: ... and the server holds every byte" cmp -s "$work/src4" "$RIG_SHARE_DIR/fits"
+check "full: unmount" umount_rig "$work/full" "$full_pid"
+check "full: cache=none mount" mount_logged "$work/none" "cache=none" "$work/none.log"
+none_pid=$MOUNT_PID
+rm -f "$work/none/fits"
+out=$($W fill "$work/none/big" $((16 << 20)) 65536)
+check "full: cache=none: the write itself fails with ENOSPC" grep -qE "^write [0-9]+: ENOSPC$" <<<"$out"
+taken=$(sed -n 's/^taken //p' <<<"$out")
+check "full: cache=none: the server holds what the writes were told ($taken bytes)" \
+	is "$taken" server_size big
+check "full: cache=none: unmount" umount_rig "$work/none" "$none_pid"
+rig_stop
+
+# === a lost connection in the middle =======================================
+rig_start durable
+check "reset: mount" mount_logged "$work/r" "echo_interval=2,timeout=5" "$work/r.log"
+r_pid=$MOUNT_PID
+head -c 96M /dev/urandom >"$work/src96"
+$W copy "$work/src96" "$work/r/c4k" 4096 >"$work/r.out" 2>&1 &
+copier=$!
+for i in 1 2; do
+	sleep 0.4
+	alive "$copier" || echo "  (the copy ended before reset $i)"
+	reset_conns "$r_pid"
+done
+for _ in $(seq 1 600); do alive "$copier" || break; sleep 0.1; done
+check "reset: 96 MiB of 4 KiB writes across two resets: every write, fsync and close ok" \
+	is ok cat "$work/r.out"
+check "reset: the server holds every byte" cmp -s "$work/src96" "$RIG_SHARE_DIR/c4k"
+check "reset: the log shows the reconnects" grep -q "restored" "$work/r.log"
+check "reset: unmount" umount_rig "$work/r" "$r_pid"
+rig_stop
+
+done_testing
