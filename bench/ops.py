@@ -3,7 +3,7 @@
 seconds, MB/s or IOPS, as the workload says.
 
     ops.py seqread FILE BLOCK            -> MB/s
-    ops.py seqwrite FILE BLOCK MB        -> MB/s
+    ops.py seqwrite FILE BLOCK MB        -> MB/s, fsync and close included
     ops.py randread FILE COUNT           -> IOPS, one 4 KiB read at a time
     ops.py randread_direct FILE COUNT QD -> IOPS, O_DIRECT, QD threads in flight
     ops.py create DIR N                  -> seconds
@@ -42,6 +42,7 @@ def seqwrite(path, block, mb):
     t = time.perf_counter()
     for _ in range(n):
         os.write(fd, buf)
+    os.fsync(fd)	# the bytes are at the server, not merely handed over
     os.close(fd)
     dt = time.perf_counter() - t
     return n * block / dt / 1e6

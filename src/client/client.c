@@ -322,6 +322,16 @@ static char *parent_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+void names_after(struct client *c, const char *path, int ret, bool exists)
+{
+	if (ret)
+		namecache_doubt(c->names, path);
+	else if (exists)
+		namecache_added(c->names, path);
+	else
+		namecache_removed(c->names, path);
+}
+
 void forget_with_parent(struct client *c, const char *path)
 {
 	char *parent = parent_of(path);
@@ -373,11 +383,12 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c->mfsymlinks = o->mfsymlinks;
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
+	c->names = namecache_new(o->actimeo_ms);
 	c->workers = workq_new(8);
 	c->breaks = workq_new(1);
 	c->wb_q = workq_new(8);
 	c->writebehind = o->writebehind;
-	if (!c->prefix || !c->cache || !c->workers || !c->breaks || !c->wb_q) {
+	if (!c->prefix || !c->cache || !c->names || !c->workers || !c->breaks || !c->wb_q) {
 		ret = -ENOMEM;
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
@@ -438,6 +449,7 @@ void client_close(struct client *c)
 	pthread_mutex_destroy(&c->locks_lock);
 	pthread_cond_destroy(&c->writers_idle);
 	attrcache_free(c->cache);
+	namecache_free(c->names);
 	free(c->prefix);
 	free(c);
 }
@@ -483,6 +495,10 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 	char *sp;
 	int ret;
 
+	/* A name the mount knows is not there (the kernel asks before
+	 * every create): no round trip. */
+	if (namecache_absent(c->names, path))
+		return -ENOENT;
 	/* Sizes and times as they will be once what this mount wrote is
 	 * at the server. */
 	wb_flush_path(c, path);
@@ -742,12 +758,16 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		ret = open_path(c, sp, &op, &p, fap, &o);
 	}
 	free(sp);
+	if (ret && (flags & O_CREAT))
+		names_after(c, path, ret, true);
 	if (ret)
 		return ret;
 	if (flags & (O_CREAT | O_TRUNC)) {
 		forget_with_parent(c, path);
 		file_changed(c, path);
 	}
+	if (flags & O_CREAT)
+		names_after(c, path, 0, true);
 	if (p.has_lease && op.lease)
 		lease_remember(c, op.lease_key, path);
 	if (fap && (fa.a.creation_time || fa.index_number)) {

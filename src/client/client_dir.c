@@ -30,6 +30,7 @@ struct listing {
 	 * handed out already (the server lists a directory in the same
 	 * order each time unless it changes in between). */
 	unsigned long emitted, skip;
+	struct namecache_listing *names;	/* every name, for the name cache */
 };
 
 /* Hand every entry of one output buffer to the callback. */
@@ -70,6 +71,7 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 		}
 		if (strcmp(name, ".") && strcmp(name, ".."))
 			attrcache_put(l->c->cache, full, &st);
+		namecache_listing_add(l->names, name);
 		free(full);
 		if (l->skip) {
 			l->skip--;
@@ -182,6 +184,7 @@ int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *a
 	if (ret)
 		return ret;
 	wb_flush_dir(c, path);	/* the sizes listed include what was written */
+	l.names = namecache_listing_begin(c->names, path);
 	for (tries = 0; tries < 3; tries++) {
 		ret = list_once(&l, sp);
 		if (ret != -EAGAIN)
@@ -190,6 +193,8 @@ int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *a
 		l.skip = l.emitted;
 		l.emitted = 0;
 	}
+	/* A listing that stopped early does not know every name. */
+	namecache_listing_end(c->names, l.names, ret == 0 && !l.stop);
 	free(sp);
 	return ret == -EAGAIN ? -EIO : ret;
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "attrcache.h"
+#include "namecache.h"
 #include "client.h"
 #include "conn.h"
 #include "open.h"
@@ -24,6 +25,7 @@ struct client {
 	struct attr_cfg cfg;		/* fixed */
 	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
 	struct attrcache *cache;	/* has its own lock */
+	struct namecache *names;	/* directories known in full; its own lock */
 	struct workq *workers;		/* prefetching READs (readahead.c) */
 	struct workq *breaks;		/* lease break acknowledgements, never behind a READ */
 	struct workq *wb_q;		/* WRITEs behind the application (client_writebehind.c) */
@@ -241,6 +243,11 @@ void wb_flush_dir(struct client *c, const char *path);
 void wb_flush_like(struct client *c, struct client_file *f);
 void wb_flush_lease(struct client *c, const uint8_t key[16]);
 void wb_flush_all(struct client *c);
+
+/* After this mount made path exist (exists) or removed it: the known
+ * names of its directory follow; ret not 0 (it failed, perhaps half
+ * way): they are no longer trusted. */
+void names_after(struct client *c, const char *path, int ret, bool exists);
 
 /* Forget cached attributes of path and of its parent (whose times change). */
 void forget_with_parent(struct client *c, const char *path);

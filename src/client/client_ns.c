@@ -164,6 +164,9 @@ int client_mkdir(struct client *c, const char *path, mode_t mode)
 	chain_free(&ch);
 	free(sp);
 	forget_with_parent(c, path);
+	names_after(c, path, ret, true);
+	if (ret == 0)
+		namecache_created_dir(c->names, path);	/* empty, as only we know */
 	return ret;
 }
 
@@ -214,6 +217,7 @@ int client_unlink(struct client *c, const char *path)
 	}
 	free(sp);
 	forget_with_parent(c, path);
+	names_after(c, path, ret, false);
 	return ret;
 }
 
@@ -233,6 +237,8 @@ int client_rmdir(struct client *c, const char *path)
 	ret = delete_path(c, sp, FILE_DIRECTORY_FILE, &status);
 	free(sp);
 	forget_with_parent(c, path);
+	names_after(c, path, ret, false);
+	namecache_forget_tree(c->names, path);
 	return ret;
 }
 
@@ -286,6 +292,7 @@ int client_rename(struct client *c, const char *from, const char *to, unsigned f
 {
 	struct stat sfrom, sto;
 	uint32_t status;
+	bool moved = true;
 	int ret;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -303,6 +310,7 @@ int client_rename(struct client *c, const char *from, const char *to, unsigned f
 			/* Two links to one file: POSIX says rename does
 			 * nothing and succeeds; SMB refuses. */
 			ret = 0;
+			moved = false;
 		} else if (S_ISDIR(sfrom.st_mode) && S_ISDIR(sto.st_mode)) {
 			ret = client_rmdir(c, to);
 			if (ret == 0)
@@ -319,6 +327,11 @@ int client_rename(struct client *c, const char *from, const char *to, unsigned f
 	file_changed(c, to);
 	forget_with_parent(c, from);
 	forget_with_parent(c, to);
+	/* A directory moved takes what is known below it along. */
+	namecache_forget_tree(c->names, from);
+	namecache_forget_tree(c->names, to);
+	names_after(c, from, moved ? ret : -EAGAIN, false);
+	names_after(c, to, moved ? ret : -EAGAIN, true);
 	return ret;
 }
 
@@ -336,6 +349,7 @@ int client_link(struct client *c, const char *from, const char *to)
 		kernel_forget_later(c, from);
 	forget_with_parent(c, from);
 	forget_with_parent(c, to);
+	names_after(c, to, ret, true);
 	return ret;
 }
 
@@ -442,6 +456,7 @@ int client_symlink(struct client *c, const char *target, const char *path)
 		ret = mfsymlink_create(c, sp, target);
 		free(sp);
 		forget_with_parent(c, path);
+		names_after(c, path, ret, true);
 		return ret;
 	}
 	t = strdup(target);
@@ -507,5 +522,6 @@ out:
 	free(t);
 	free(sp);
 	forget_with_parent(c, path);
+	names_after(c, path, ret, true);
 	return ret;
 }

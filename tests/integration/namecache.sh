@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The name cache: a lookup of a name the mount knows is not there (in a
+# directory it created or listed in full, for actimeo) is answered
+# without asking the server, and nothing that is there is ever hidden
+# for longer than that: the mount's own creates, renames and removals,
+# another client's new names (within actimeo), names that differ only in
+# case on a case-insensitive server.  Mount A goes through a proxy that
+# records every frame, so "no round trip" is checked on the wire.
+. "$(dirname "$0")/lib.sh"
+need_root "starts smbd and mounts"
+need_cmd smbd python3 fusermount3
+[ -e /dev/fuse ] || skip "needs /dev/fuse"
+
+work=$(mktemp -d)
+at_exit "rm -rf '$work'"
+
+rig_start default
+mkdir -p "$work/dump"
+proxy_start pass --dump "$work/dump"
+real_port=$RIG_PORT
+RIG_PORT=$PROXY_PORT
+check "mount A (through the recording proxy)" mount_logged "$work/a" "" "$work/a.log"
+a_pid=$MOUNT_PID
+RIG_PORT=$real_port
+check "mount B" mount_logged "$work/b" "" "$work/b.log"
+A=$work/a B=$work/b
+
+# sent NAME: how many frames from the client carry NAME (UTF-16LE, as
+# in a CREATE's file name).
+sent() {
+	local pat n=0 f
+	pat=$(printf '%s' "$1" | iconv -f utf-8 -t utf-16le | od -An -tx1 | tr -d ' \n')
+	for f in "$work"/dump/*-c.bin; do
+		od -An -tx1 -v "$f" | tr -d ' \n' | grep -q "$pat" && n=$((n + 1))
+	done
+	echo "$n"
+}
+absent() { ! stat "$1" >/dev/null 2>&1; }
+exists() { stat "$1" >/dev/null; }
+
+mkdir "$A/d"
+check "A: a name in a directory A just made: ENOENT" absent "$A/d/nothere"
+check "A: ... without asking the server" test "$(sent nothere)" = 0
+check "A: a name it did not list, in a directory it did not make, is asked" absent "$A/elsewhere"
+check "A: ... on the wire" test "$(sent elsewhere)" -gt 0
+
+touch "$A/d/made"
+check "A: its own create is seen at once" exists "$A/d/made"
+mv "$A/d/made" "$A/d/moved"
+check "A: its own rename: the new name is there" exists "$A/d/moved"
+check "A: ... the old one is not" absent "$A/d/made"
+rm "$A/d/moved"
+check "A: its own removal" absent "$A/d/moved"
+mkdir "$A/d/sub"
+mv "$A/d/sub" "$A/d/sub2"
+touch "$A/d/sub2/inner"
+check "A: a file in a renamed directory it made" exists "$A/d/sub2/inner"
+
+# Samba's default share is case-insensitive: "Foo" is "foo" there.
+touch "$A/d/Foo"
+check "A: a name differing only in case from one it made is asked, and found" exists "$A/d/foo"
+
+# Another client's name shows up within actimeo (1 s by default).
+ls "$A/d" >/dev/null			# a full listing: known
+touch "$B/d/fromb"
+found=no
+for _ in $(seq 1 30); do stat "$A/d/fromb" >/dev/null 2>&1 && { found=yes; break; }; sleep 0.1; done
+check "A: another client's new name is seen within actimeo" test "$found" = yes
+
+# With actimeo=0 nothing is cached: at once.
+check "A0: mount with actimeo=0" mount_logged "$work/a0" "actimeo=0" "$work/a0.log"
+a0_pid=$MOUNT_PID
+mkdir "$work/a0/z"
+ls "$work/a0/z" >/dev/null
+touch "$B/z/now"
+check "A0: actimeo=0: another client's name at once" exists "$work/a0/z/now"
+check "A0: unmount" umount_rig "$work/a0" "$a0_pid"
+
+check "A: unmount" umount_rig "$A" "$a_pid"
+done_testing
