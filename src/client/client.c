@@ -184,13 +184,39 @@ static int mid_enc(struct chain *ch, struct smb_open *o, const struct mid_req *m
 	}
 }
 
+/* Append the QUERY_INFO FileAllInformation of m->then_info, if asked. */
+static int then_info_enc(struct chain *ch, struct smb_open *o, const struct mid_req *m)
+{
+	static const struct mid_req all_info = {
+		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILE,
+		.info_class = FileAllInformation, .output_len = 4096,
+	};
+
+	return m->then_info ? mid_enc(ch, o, &all_info) : 0;
+}
+
+/* Fill m->then_info from the response at index i. */
+static void then_info_dec(struct chain *ch, int i, const struct mid_req *m)
+{
+	const uint8_t *out;
+	size_t n;
+
+	if (!m->then_info)
+		return;
+	if (chain_status(ch, i) != STATUS_SUCCESS ||
+	    pdu_query_info_dec(ch->rsp[i].buf, ch->rsp[i].len, &out, &n) != 0 ||
+	    file_all_info_dec(out, n, m->then_info) != 0)
+		memset(m->then_info, 0, sizeof(*m->then_info));
+}
+
 /* Send a built chain and decide as path_compound and handle_request
- * promise: the first failing status, or the last message's. */
-static int finish(struct chain *ch, const struct mid_req *m, uint32_t *status,
+ * promise: the first failing status up to the middle request (at index
+ * last), or the middle request's. */
+static int finish(struct chain *ch, int last, const struct mid_req *m, uint32_t *status,
 		  struct conn_msg *rsp)
 {
 	uint32_t st = STATUS_SUCCESS;
-	int ret, i, last = ch->n > 1 ? 1 : 0;
+	int ret, i;
 
 	ret = chain_send(ch);
 	if (m->resent)
@@ -207,6 +233,7 @@ static int finish(struct chain *ch, const struct mid_req *m, uint32_t *status,
 		ret = client_errno(st);
 		goto out;
 	}
+	then_info_dec(ch, last + 1, m);
 	if (rsp) {
 		*rsp = ch->rsp[last];
 		ch->rsp[last].buf = NULL;
@@ -230,9 +257,11 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 	if (!ret)
 		ret = mid_enc(&ch, NULL, m);
 	if (!ret)
+		ret = then_info_enc(&ch, NULL, m);
+	if (!ret)
 		ret = chain_close(&ch);
 	if (!ret)
-		ret = finish(&ch, m, status, rsp);
+		ret = finish(&ch, 1, m, status, rsp);
 	else if (status)
 		*status = STATUS_SUCCESS;
 	chain_free(&ch);
@@ -248,7 +277,9 @@ int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m
 	chain_init(&ch, c);
 	ret = mid_enc(&ch, o, m);
 	if (!ret)
-		ret = finish(&ch, m, status, rsp);
+		ret = then_info_enc(&ch, o, m);
+	if (!ret)
+		ret = finish(&ch, 0, m, status, rsp);
 	else if (status)
 		*status = STATUS_SUCCESS;
 	chain_free(&ch);

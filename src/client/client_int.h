@@ -158,6 +158,10 @@ struct mid_req {
 	/* Not sent again after a lost connection (an answer lost then is
 	 * EIO): a create that must not be judged by EEXIST afterwards. */
 	bool no_resend;
+	/* If not NULL: a QUERY_INFO FileAllInformation follows m in the
+	 * same compound, and its answer lands here (all zero if it failed):
+	 * what a change left, for the attribute cache, at no round trip. */
+	struct file_all_info *then_info;
 };
 
 /* Run CREATE(smbpath) + m + CLOSE.  0 when the CREATE and the middle

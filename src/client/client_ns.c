@@ -31,10 +31,20 @@ static int path_set_info(struct client *c, const char *sp, uint32_t access, uint
 	return path_compound(c, sp, access, FILE_OPEN, options, &m, status, NULL);
 }
 
-/* SET_INFO on the open file if there is one, else on the path. */
+/* SET_INFO on the open file if there is one, else on the path, with
+ * the file's attributes asked for in the same compound: they replace
+ * the cached ones, so the getattr the kernel sends after a utimens or
+ * chmod (and chmod's own stat) costs no round trip. */
 static int set_info(struct client *c, const char *path, struct client_file *f, uint32_t access,
 		    uint8_t cls, const uint8_t *buf, size_t n)
 {
+	const char *name = path ? path : f->path;
+	struct file_all_info fa;
+	struct mid_req m = {
+		.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE, .info_class = cls,
+		.input = buf, .input_len = n, .then_info = &fa,
+	};
+	struct stat st;
 	uint32_t status;
 	char *sp;
 	int ret;
@@ -45,24 +55,28 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 		wb_flush_like(c, f);
 	else
 		wb_flush_path(c, path);
-	file_changed(c, path ? path : f->path);
+	file_changed(c, name);
+	memset(&fa, 0, sizeof(fa));
 	if (f) {
-		struct mid_req m = {
-			.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE, .info_class = cls,
-			.input = buf, .input_len = n,
-		};
-
 		ret = handle_request(c, f->open, &m, NULL, NULL);
-	}
-	else {
+	} else {
 		ret = smb_path(c, path, &sp);
 		if (ret)
 			return ret;
-		ret = path_set_info(c, sp, access, FILE_OPEN_REPARSE_POINT, cls, buf, n, &status, NULL);
+		ret = path_compound(c, sp, access | FILE_READ_ATTRIBUTES, FILE_OPEN,
+				    FILE_OPEN_REPARSE_POINT, &m, &status, NULL);
 		free(sp);
 	}
-	attrcache_forget(c->cache, path ? path : f->path);
-	file_changed(c, path ? path : f->path);	/* before and after: see client_write */
+	attrcache_forget(c->cache, name);
+	/* Not for links (their stat is worked out apart: client_ns's
+	 * readlink, mfsymlinks) nor when the query failed. */
+	if (ret == 0 && fa.a.creation_time &&
+	    !(fa.a.attributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, name), fa.nlink, 0, &st);
+		if (!(c->mfsymlinks && mfsymlink_candidate(&st)))
+			attrcache_put(c->cache, name, &st);
+	}
+	file_changed(c, name);	/* before and after: see client_write */
 	return ret;
 }
 
