@@ -367,6 +367,13 @@ int main(int argc, char **argv)
 	 * of a sequential read in perf). */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+	/* But few arenas: buffers are freed by other threads than the ones
+	 * that made them (a frame read by the reader, freed by the FUSE
+	 * thread; a write-behind buffer filled by one, freed by a worker),
+	 * and with glibc's default of eight per core each thread's arena
+	 * kept its own megabytes: peak RSS 74 MB against 37-45 MB with
+	 * four, at the same throughput within this machine's noise. */
+	mallopt(M_ARENA_MAX, 4);
 	opts_init(&o);
 	/* As mount(8)'s helper: its command line becomes smbfuse's own, and
 	 * the original (which may hold a password=) is scrubbed at once. */
