@@ -98,6 +98,15 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
+	/* SMB keeps no setuid bits or file capabilities to clear on a
+	 * write: say so, and the kernel stops asking getxattr
+	 * security.capability before every write(2), which costs one FUSE
+	 * round trip per write as much as the write itself (libfuse 3.14,
+	 * Debian 12's, cannot ask yet). */
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
+#endif
 	/* Locks go to the server (fs_lock, fs_flock), unless nobrl: then
 	 * the kernel keeps them, seen by this mount alone. */
 	if (cfg->nobrl)
