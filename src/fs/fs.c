@@ -7,9 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dirlist.h"
 #include "fs.h"
 #include "log.h"
 
@@ -26,9 +29,21 @@ static struct client *cl(void)
 	return cfg_of()->client;
 }
 
+/* fi->fh is a struct client_file for files, and a struct dirlist with
+ * the low bit set for directories (opendir): a lock or flush on a
+ * directory's descriptor must not take one for the other. */
+#define FH_DIR 1u
+
 static struct client_file *file_of(struct fuse_file_info *fi)
 {
-	return fi ? (struct client_file *)(uintptr_t)fi->fh : NULL;
+	if (!fi || (fi->fh & FH_DIR))
+		return NULL;
+	return (struct client_file *)(uintptr_t)fi->fh;
+}
+
+static struct dirlist *dir_of(struct fuse_file_info *fi)
+{
+	return (struct dirlist *)(uintptr_t)(fi->fh & ~(uint64_t)FH_DIR);
 }
 
 /* A lease break: another client changed path, drop the kernel's copy. */
@@ -270,7 +285,7 @@ static int fs_statfs(const char *path, struct statvfs *st)
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	return client_flush_writes(cl(), file_of(fi));
+	return file_of(fi) ? client_flush_writes(cl(), file_of(fi)) : 0;
 }
 
 /* fcntl locks.  libfuse also calls this at every flush (close) with
@@ -284,6 +299,9 @@ static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct 
 
 	/* libfuse hands the kernel's [start, end] as l_start and l_len,
 	 * 0 for "to the end of file". */
+	/* SMB locks byte ranges of files only. */
+	if (!file_of(fi))
+		return -ENOLCK;
 	end = lk->l_len ? start + (uint64_t)lk->l_len - 1 : UINT64_MAX;
 	log_debug("lock %s cmd %d type %d %llu-%llu owner %llx", path ? path : "(fh)", cmd,
 		  type, (unsigned long long)start, (unsigned long long)end,
@@ -313,6 +331,8 @@ static int fs_flock(const char *path, struct fuse_file_info *fi, int op)
 {
 	log_debug("flock %s op %d owner %llx", path ? path : "(fh)", op,
 		  (unsigned long long)fi->lock_owner);
+	if (!file_of(fi))
+		return -ENOLCK;	/* a directory: SMB locks files only */
 	return client_flock(cl(), file_of(fi), fi->lock_owner, op);
 }
 
@@ -351,32 +371,48 @@ static int fs_removexattr(const char *path, const char *name)
 	return client_removexattr(cl(), path, name);
 }
 
-struct fill_ctx {
-	void *buf;
-	fuse_fill_dir_t fill;
-	enum fuse_fill_dir_flags flags;
-};
-
-static int fill_one(void *arg, const char *name, const struct stat *st)
+/* The directory's listing is made at offset 0 (opendir, or rewinddir)
+ * and served from there at the offsets libfuse hands back: entry i has
+ * offset i + 1 (see dirlist.h for why offsets). */
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
 {
-	struct fill_ctx *fc = arg;
+	struct dirlist *d = calloc(1, sizeof(*d));
 
-	/* Offset 0: libfuse keeps the whole listing and serves it in parts. */
-	return fc->fill(fc->buf, name, st, 0, fc->flags);
+	(void)path;
+	if (!d)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)d | FH_DIR;
+	return 0;
 }
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	struct fill_ctx fc = {
-		.buf = buf, .fill = filler,
-		.flags = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0,
-	};
+	struct dirlist *d = dir_of(fi);
+	enum fuse_fill_dir_flags fill = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
+	size_t i;
+	int ret;
 
-	(void)off;
-	(void)fi;
-	log_debug("readdir %s", path);
-	return client_readdir(cl(), path, fill_one, &fc);
+	log_debug("readdir %s from %lld", path, (long long)off);
+	if (off == 0) {
+		dirlist_clear(d);
+		ret = client_readdir(cl(), path, dirlist_add, d);
+		if (ret == 0)
+			ret = d->err;
+		if (ret)
+			return ret;
+	}
+	for (i = (size_t)off; i < d->n; i++)
+		if (filler(buf, d->e[i].name, &d->e[i].st, (off_t)i + 1, fill))
+			break;	/* the kernel's buffer is full: it asks again from here */
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	dirlist_free(dir_of(fi));
+	return 0;
 }
 
 static int fs_access(const char *path, int mask)
@@ -440,7 +476,9 @@ const struct fuse_operations fs_ops = {
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,
 	.removexattr = fs_removexattr,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
 	.init = fs_init,
 	.access = fs_access,
 	.create = fs_create,
