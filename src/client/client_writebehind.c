@@ -394,9 +394,10 @@ static void flush_matching(struct client *c, const struct match *m)
 	free(found);
 }
 
-void wb_flush_path(struct client *c, const char *path)
+/* By a FUSE path: the file itself, or (children) the files right in it. */
+static void flush_by_path(struct client *c, const char *path, bool children)
 {
-	struct match m = { 0 };
+	struct match m = { .children = children };
 	char *sp;
 
 	if (!wb_any(c) || smb_path(c, path, &sp) != 0)
@@ -406,16 +407,14 @@ void wb_flush_path(struct client *c, const char *path)
 	free(sp);
 }
 
+void wb_flush_path(struct client *c, const char *path)
+{
+	flush_by_path(c, path, false);
+}
+
 void wb_flush_dir(struct client *c, const char *path)
 {
-	struct match m = { .children = true };
-	char *sp;
-
-	if (!wb_any(c) || smb_path(c, path, &sp) != 0)
-		return;
-	m.sp = sp;
-	flush_matching(c, &m);
-	free(sp);
+	flush_by_path(c, path, true);
 }
 
 void wb_flush_like(struct client *c, struct client_file *f)

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -352,36 +353,43 @@ void namecache_added(struct namecache *nc, const char *path)
 	pthread_mutex_unlock(&nc->lock);
 }
 
+/* Where name (unfolded) is in d's set, or where it would go (NULL
+ * while d has no names); *toolong for a name longer than NAME_MAX,
+ * which no directory holds. */
+static struct kname **find_name(struct kdir *d, const char *name, bool *toolong)
+{
+	char folded[NAME_MAX + 1];
+	size_t len = strlen(name);
+
+	*toolong = len > NAME_MAX;
+	if (*toolong)
+		return NULL;
+	fold_into(folded, name);
+	return name_slot(d, folded, hash_bytes(name, len, true));
+}
+
 void namecache_removed(struct namecache *nc, const char *path)
 {
 	const char *name;
 	struct kname **pp, *k;
 	struct kdir *d;
+	bool toolong;
 	size_t dl;
-	char *folded;
 
 	if (!nc->ttl_ms || !split(path, &dl, &name))
 		return;
-	folded = strdup(name);
 	pthread_mutex_lock(&nc->lock);
 	nc->changes++;
 	d = dir_find(nc, path, dl);
-	if (d && !folded) {
-		dir_drop(nc, dir_slot(nc, path, dl));
-	} else if (d) {
-		fold_into(folded, name);
-		pp = name_slot(d, folded, hash_bytes(name, strlen(name), true));
-		/* On a case-insensitive server "rm FOO" removed "foo": the
-		 * folded name is the one to drop either way. */
-		if (pp && (k = *pp) != NULL) {
-			*pp = k->next;
-			free(k);
-			d->n--;
-			nc->nnames--;
-		}
+	/* On a case-insensitive server "rm FOO" removed "foo": the folded
+	 * name is the one to drop either way. */
+	if (d && (pp = find_name(d, name, &toolong)) && (k = *pp) != NULL) {
+		*pp = k->next;
+		free(k);
+		d->n--;
+		nc->nnames--;
 	}
 	pthread_mutex_unlock(&nc->lock);
-	free(folded);
 }
 
 void namecache_doubt(struct namecache *nc, const char *path)
@@ -425,25 +433,20 @@ void namecache_forget_tree(struct namecache *nc, const char *dir)
 bool namecache_absent(struct namecache *nc, const char *path)
 {
 	const char *name;
+	struct kname **pp;
 	struct kdir *d;
-	bool absent = false;
+	bool absent = false, toolong;
 	size_t dl;
-	char *folded;
 
 	if (!nc->ttl_ms || !split(path, &dl, &name) || !plain_ascii(name))
 		return false;
-	folded = strdup(name);
-	if (!folded)
-		return false;
-	fold_into(folded, name);
 	pthread_mutex_lock(&nc->lock);
 	d = dir_find(nc, path, dl);
 	if (d) {
-		struct kname **pp = name_slot(d, folded, hash_bytes(name, strlen(name), true));
-
-		absent = !pp || !*pp;
+		pp = find_name(d, name, &toolong);
+		/* Too long: the server's error (ENAMETOOLONG) is the answer. */
+		absent = !toolong && (!pp || !*pp);
 	}
 	pthread_mutex_unlock(&nc->lock);
-	free(folded);
 	return absent;
 }
