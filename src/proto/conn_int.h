@@ -1,0 +1,93 @@
+/*
+ * conn_int.h - what conn.c (requests, credits, sending) and
+ * conn_reader.c (the reader thread: receiving, verifying, handing
+ * responses to their callers) share of one connection's state.
+ * Nothing outside those two files includes it.
+ */
+#ifndef SMBFUSE_CONN_INT_H
+#define SMBFUSE_CONN_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+#define PENDING_BUCKETS 256
+#define BREAK_MESSAGE_ID 0xFFFFFFFFFFFFFFFFull
+
+/* A thread in conn_call waiting for its responses (on its stack). */
+struct waiter {
+	pthread_cond_t cond;
+	struct conn_msg *rsp;		/* n slots, filled by the reader */
+	int remaining;			/* responses still to come */
+	int err;			/* set when the connection dies */
+	uint64_t deadline;		/* now_ms() value; extended by interim responses */
+	int timeout_ms;
+	bool interim;			/* a STATUS_PENDING came for one of them */
+};
+
+/* One message in flight, keyed by its MessageId. */
+struct pending {
+	uint64_t mid;
+	struct pending *next;		/* bucket chain */
+	struct waiter *w;		/* NULL once the caller gave up */
+	int slot;			/* index into w->rsp */
+	uint16_t command;
+	bool must_sign;			/* the response must carry a good signature */
+	uint64_t async_id;		/* from an interim STATUS_PENDING */
+};
+
+struct conn {
+	int refs;			/* atomic */
+	int fd;				/* fixed after conn_open */
+	pthread_t reader;		/* fixed after conn_open */
+	pthread_t echoer;		/* fixed after conn_open */
+	bool echoer_started;		/* fixed after conn_open */
+	int request_timeout_ms;		/* fixed after conn_open */
+	int echo_interval_s;		/* fixed after conn_open */
+
+	pthread_mutex_t send_lock;	/* serializes writes to fd */
+
+	/* Held while the break handler runs, so that clearing it waits the
+	 * call out (the handler's owner may free what it uses next). */
+	pthread_mutex_t break_lock;
+	conn_break_fn break_fn;		/* break_lock */
+	void *break_arg;		/* break_lock */
+	conn_death_fn death_fn;		/* fixed after conn_open */
+	void *death_arg;		/* fixed after conn_open */
+
+	pthread_mutex_t lock;		/* guards every field below */
+	pthread_cond_t credit_cond;	/* credits granted, or death */
+	pthread_cond_t echo_cond;	/* wakes the echo thread on close */
+	uint64_t next_mid;
+	uint32_t credits;		/* granted and not yet spent */
+	uint32_t inflight;		/* messages sent and not yet answered */
+	struct pending *table[PENDING_BUCKETS];
+	bool dead;
+	bool closing;
+	int dead_err;
+	char dead_why[CONN_ERRLEN];
+	uint64_t last_rx;		/* now_ms() of the last frame received */
+	struct conn_info info;		/* fixed once negotiated */
+	bool large_mtu;
+	size_t max_frame;
+	struct conn_security sec;
+	uint64_t nonce_counter;		/* for transform nonces */
+	uint8_t nonce_salt[8];		/* random, per connection */
+};
+
+/* The pending entry of MessageId mid: find, or find and remove.
+ * Caller holds c->lock. */
+struct pending *pending_find(struct conn *c, uint64_t mid);
+struct pending *pending_take(struct conn *c, uint64_t mid);
+
+/* Mark the connection dead with a reason and wake every waiter.
+ * Caller holds c->lock.  The first cause wins. */
+void die_locked(struct conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The reader thread (conn_reader.c); started by conn_open. */
+void *reader_main(void *arg);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * conn_reader.c - the reader thread of a connection: it reads each frame,
+ * decrypts and verifies it, and hands every message to the caller
+ * waiting for it (conn.h).  The data of a READ response is read (and
+ * decrypted) straight into the caller's buffer when it asked so
+ * (conn_data): no copy and no allocation for the bulk of the bytes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_int.h"
+#include "log.h"
+#include "ntstatus.h"
+#include "pdu.h"
+#include "smb2.h"
+#include "transport.h"
+#include "util.h"
+#include "wire.h"
+
+
+/* Verify a received message's signature if it carries one for our
+ * session.  Whether an unsigned message is acceptable depends on its
+ * request, and is decided in deliver().  Returns 0 or -EBADMSG.
+ *
+ * In a compound, the signature covers the message and its padding up to
+ * NextCommand (MS-SMB2 3.3.4.1.3).  impacket's server signs each message
+ * before it links the chain: with NextCommand still 0 and without the
+ * zero padding.  That is accepted too, and *len is then cut to what was
+ * signed, so no unsigned byte is ever read; what NextCommand could do if
+ * forged is skip a message, whose request then times out. */
+static int check_signature(const struct conn_security *sec, uint8_t *msg, size_t *len,
+			   const struct smb2_hdr *h, bool encrypted, bool *was_signed)
+{
+	size_t n = *len, k;
+	int pass, ok = 0;
+
+	*was_signed = false;
+	if (encrypted || !(h->flags & SMB2_FLAGS_SIGNED))
+		return 0;
+	if (!sec->have_sign_key || h->session_id != sec->session_id)
+		/* A signature we cannot check: the session layer checks
+		 * SESSION_SETUP responses itself, once it has the key. */
+		return 0;
+	if (smb2_verify(sec->sign_alg, sec->sign_key, msg, n) == 0) {
+		*was_signed = true;
+		return 0;
+	}
+	if (!h->next_command)
+		return -EBADMSG;
+	/* pass 0: unpadded; pass 1: unpadded and NextCommand taken as 0 */
+	for (pass = 0; pass < 2 && !ok; pass++) {
+		if (pass == 1)
+			le32_put(msg + SMB2_HDR_NEXT_COMMAND, 0);
+		for (k = 0; k < 8 && n - k >= SMB2_HEADER_SIZE && (k == 0 || msg[n - k] == 0); k++) {
+			if ((pass == 0 && k == 0) ||
+			    smb2_verify(sec->sign_alg, sec->sign_key, msg, n - k) != 0)
+				continue;
+			*len = n - k;
+			ok = 1;
+			break;
+		}
+	}
+	le32_put(msg + SMB2_HDR_NEXT_COMMAND, h->next_command);
+	if (!ok)
+		return -EBADMSG;
+	*was_signed = true;
+	return 0;
+}
+
+/* Hand one message of a received chain to its waiter.  Caller holds
+ * c->lock.  Returns -EPROTO for a message that belongs to no request. */
+static int deliver(struct conn *c, const uint8_t *frame, uint8_t *msg, size_t len,
+		   bool own_frame, const struct smb2_hdr *h, bool was_signed, bool encrypted,
+		   bool *consumed)
+{
+	struct pending *p;
+	struct waiter *w;
+	uint8_t *copy;
+
+	*consumed = false;
+	c->credits += h->credits;
+	if (h->credits)
+		pthread_cond_broadcast(&c->credit_cond);
+	p = pending_find(c, h->message_id);
+	if (!p)
+		return -EPROTO;
+	if (h->command != p->command)
+		return -EPROTO;
+	/* An interim response carries no signature (MS-SMB2 3.3.4.1.1);
+	 * every other one must be signed when its request was. */
+	if (!(h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) &&
+	    !was_signed && !encrypted && p->must_sign)
+		return -EBADMSG;
+	if (h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND)) {
+		/* Interim: the real answer comes later under this AsyncId. */
+		p->async_id = h->async_id;
+		if (p->w) {
+			p->w->deadline = now_ms() + (uint64_t)p->w->timeout_ms;
+			p->w->interim = true;
+		}
+		return 0;
+	}
+	p = pending_take(c, h->message_id);
+	c->inflight--;
+	w = p->w;
+	if (w) {
+		if (own_frame && msg == frame) {
+			copy = msg;	/* the whole frame is this message */
+			*consumed = true;
+		} else {
+			copy = malloc(len);
+			if (!copy) {
+				w->err = -ENOMEM;
+				pthread_cond_signal(&w->cond);
+				free(p);
+				return 0;
+			}
+			memcpy(copy, msg, len);
+		}
+		w->rsp[p->slot].buf = copy;
+		w->rsp[p->slot].len = len;
+		w->rsp[p->slot].was_signed = was_signed;
+		w->rsp[p->slot].was_encrypted = encrypted;
+		if (--w->remaining == 0)
+			pthread_cond_signal(&w->cond);
+	}
+	free(p);
+	return 0;
+}
+
+/* Process one frame (plaintext, possibly a chain).  Returns 0 or a
+ * negative errno with c->dead_why not yet set (the caller kills). */
+static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, size_t whylen)
+{
+	struct conn_security sec;
+	struct smb2_hdr h;
+	uint8_t *buf = frame, *msg;
+	size_t len = flen, off = 0, mlen;
+	bool encrypted = false, consumed = false, was_signed, frame_owned = true;
+	/* a verified message of this frame said the session has expired */
+	bool chain_expired = false;
+	long plen;
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	sec = c->sec;
+	pthread_mutex_unlock(&c->lock);
+
+	if (len >= 4 && le32_get(buf) == SMB2_TRANSFORM_PROTOCOL_ID) {
+		if (!sec.encrypt || len < SMB2_TRANSFORM_HEADER_SIZE ||
+		    le64_get(buf + 44) != sec.session_id) {
+			snprintf(why, whylen, "received an encrypted message for a session that does not encrypt");
+			ret = -EPROTO;
+			goto out;
+		}
+		plen = smb2_decrypt(sec.cipher, sec.dec_key, buf, len);
+		if (plen < 0) {
+			snprintf(why, whylen, plen == -EBADMSG ?
+				 "an encrypted message failed authentication (tampered with, or wrong key)" :
+				 "malformed encrypted message");
+			ret = plen == -EBADMSG ? -EBADMSG : -EPROTO;
+			goto out;
+		}
+		buf += SMB2_TRANSFORM_HEADER_SIZE;
+		len = (size_t)plen;
+		encrypted = true;
+		frame_owned = false;	/* messages start past the transform header */
+	} else if (len >= 4 && le32_get(buf) == SMB1_PROTOCOL_ID) {
+		snprintf(why, whylen,
+			 "the server answered in SMB1: it only speaks SMB1 (NT1), and smbfuse needs SMB 2.0.2 or later "
+			 "(on Samba, set 'server min protocol = SMB2_02')");
+		ret = -EPROTONOSUPPORT;
+		goto out;
+	} else if (len >= 4 && le32_get(buf) == SMB2_COMPRESSION_PROTOCOL_ID) {
+		snprintf(why, whylen, "the server sent a compressed message, which smbfuse never asked for");
+		ret = -EPROTO;
+		goto out;
+	}
+
+	for (;;) {
+		msg = buf + off;
+		if (pdu_hdr_dec(msg, len - off, &h) != 0) {
+			snprintf(why, whylen, "malformed SMB2 header from the server");
+			ret = -EPROTO;
+			goto out;
+		}
+		if (!(h.flags & SMB2_FLAGS_SERVER_TO_REDIR)) {
+			snprintf(why, whylen, "the server sent a request, not a response");
+			ret = -EPROTO;
+			goto out;
+		}
+		/* Chain: NextCommand is 8-aligned and inside the frame. */
+		if (h.next_command) {
+			if ((h.next_command & 7) || h.next_command < SMB2_HEADER_SIZE ||
+			    h.next_command > len - off - SMB2_HEADER_SIZE) {
+				snprintf(why, whylen, "malformed compound response (NextCommand %u)",
+					 (unsigned)h.next_command);
+				ret = -EPROTO;
+				goto out;
+			}
+			mlen = h.next_command;
+		} else {
+			mlen = len - off;
+		}
+		if (sec.encrypt && !encrypted && h.session_id == sec.session_id &&
+		    h.message_id != BREAK_MESSAGE_ID) {
+			snprintf(why, whylen, "the server sent an unencrypted response on an encrypted session");
+			ret = -EPROTO;
+			goto out;
+		}
+		if (h.message_id == BREAK_MESSAGE_ID && h.command == SMB2_OPLOCK_BREAK) {
+			pthread_mutex_lock(&c->break_lock);
+			if (c->break_fn)
+				c->break_fn(c->break_arg, msg, mlen);
+			pthread_mutex_unlock(&c->break_lock);
+		} else {
+			ret = check_signature(&sec, msg, &mlen, &h, encrypted, &was_signed);
+			if ((ret || !was_signed) && chain_expired && (h.flags & SMB2_FLAGS_RELATED_OPERATIONS)) {
+				/* Samba answers the related requests behind an
+				 * expired session's first one with a copy of the
+				 * request's signature.  The verified first answer
+				 * already says what happened to all of them; the
+				 * follower's own status and body are not trusted. */
+				le32_put(msg + SMB2_HDR_STATUS, STATUS_NETWORK_SESSION_EXPIRED);
+				h.status = STATUS_NETWORK_SESSION_EXPIRED;
+				was_signed = true;
+				ret = 0;
+			}
+			if (ret) {
+				snprintf(why, whylen,
+					 "a response (command %u, MessageId %llu) has a bad signature: "
+					 "it was altered in transit; dropping the connection",
+					 h.command, (unsigned long long)h.message_id);
+				goto out;
+			}
+			if ((was_signed || encrypted) && h.status == STATUS_NETWORK_SESSION_EXPIRED)
+				chain_expired = true;
+			pthread_mutex_lock(&c->lock);
+			ret = deliver(c, frame, msg, mlen, frame_owned && h.next_command == 0 && off == 0,
+				      &h, was_signed, encrypted, &consumed);
+			pthread_mutex_unlock(&c->lock);
+			if (ret == -EBADMSG) {
+				snprintf(why, whylen,
+					 "a response (command %u, MessageId %llu, %s) should be signed but is "
+					 "not (tampering?); dropping the connection",
+					 h.command, (unsigned long long)h.message_id, ntstatus_name(h.status));
+				goto out;
+			} else if (ret) {
+				snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
+					 (unsigned long long)h.message_id);
+				goto out;
+			}
+		}
+		if (!h.next_command)
+			break;
+		off += h.next_command;
+	}
+out:
+	if (!consumed)
+		free(frame);
+	return ret;
+}
+
+void *reader_main(void *arg)
+{
+	struct conn *c = arg;
+	char why[CONN_ERRLEN];
+	uint8_t *frame;
+	size_t len, max;
+	int ret;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		max = c->max_frame;
+		pthread_mutex_unlock(&c->lock);
+		ret = transport_read_frame(c->fd, max, &frame, &len);
+		pthread_mutex_lock(&c->lock);
+		c->last_rx = now_ms();
+		pthread_mutex_unlock(&c->lock);
+		if (ret) {
+			pthread_mutex_lock(&c->lock);
+			if (ret == -EPROTO)
+				die_locked(c, -EPROTO, "malformed frame from the server (bad header or larger than %zu bytes)", max);
+			else if (ret == -ECONNRESET || ret == -EPIPE || ret == 0)
+				die_locked(c, -ENOTCONN, "the server closed the connection");
+			else
+				die_locked(c, -ENOTCONN, "reading from the server failed: %s", strerror(-ret));
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+		why[0] = '\0';
+		ret = handle_frame(c, frame, len, why, sizeof(why));
+		if (ret) {
+			pthread_mutex_lock(&c->lock);
+			die_locked(c, ret == -EBADMSG ? -EIO : ret, "%s", why);
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
+		}
+	}
+}
