@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define SMB2_PREAUTH_HASH_SIZE 64
 
@@ -74,6 +75,11 @@ const char *smb2_sign_alg_name(enum smb2_sign_alg alg);
 int smb2_sign_calc(enum smb2_sign_alg alg, const uint8_t key[16],
 		   const uint8_t *msg, size_t len, uint8_t sig[16]);
 
+/* The same over a message in pieces (iov[0] holds at least the 64-byte
+ * header), so a READ's or WRITE's data is signed where it lies. */
+int smb2_sign_calc_iov(enum smb2_sign_alg alg, const uint8_t key[16],
+		       const struct iovec *iov, int niov, uint8_t sig[16]);
+
 /* Compute the signature and store it in the message's Signature field.
  * The caller sets SMB2_FLAGS_SIGNED first: the flag is covered. */
 int smb2_sign(enum smb2_sign_alg alg, const uint8_t key[16],
@@ -83,6 +89,8 @@ int smb2_sign(enum smb2_sign_alg alg, const uint8_t key[16],
  * -EBADMSG if not. */
 int smb2_verify(enum smb2_sign_alg alg, const uint8_t key[16],
 		const uint8_t *msg, size_t len);
+int smb2_verify_iov(enum smb2_sign_alg alg, const uint8_t key[16],
+		    const struct iovec *iov, int niov);
 
 /* --- encryption (MS-SMB2 2.2.41, 3.1.4.3) ------------------------------ */
 
@@ -116,5 +124,30 @@ int smb2_encrypt(enum smb2_cipher c, const uint8_t *key, uint64_t session_id,
  * returned.  -EBADMSG for a bad tag, -EPROTO for a malformed header. */
 long smb2_decrypt(enum smb2_cipher c, const uint8_t *key,
 		  uint8_t *frame, size_t len);
+
+/* The same over a message in pieces (the ciphertext gathered into out). */
+int smb2_encrypt_iov(enum smb2_cipher c, const uint8_t *key, uint64_t session_id,
+		     const uint8_t *nonce, const struct iovec *iov, int niov, uint8_t *out);
+
+/*
+ * Decryption as a stream, for a message read from the socket piece by
+ * piece: its header decrypted first to learn where its data belongs,
+ * the data then decrypted where it is to stay (in == out is allowed).
+ * AES-GCM only: begin says -EOPNOTSUPP for CCM, which OpenSSL decrypts
+ * in one piece (smb2_decrypt).  Until finish returns 0 the plaintext is
+ * unauthenticated: the caller must not act on it, only on its header's
+ * framing, and must discard all of it when finish says -EBADMSG.
+ * finish and abort release the state; abort is for giving up midway.
+ */
+struct smb2_decryptor {
+	void *ctx;			/* EVP_CIPHER_CTX */
+	uint8_t tag[16];
+	size_t left;			/* ciphertext bytes not yet decrypted */
+};
+int smb2_decrypt_begin(struct smb2_decryptor *d, enum smb2_cipher c, const uint8_t *key,
+		       const uint8_t hdr[SMB2_TRANSFORM_HEADER_SIZE], size_t clen);
+int smb2_decrypt_update(struct smb2_decryptor *d, const uint8_t *in, uint8_t *out, size_t len);
+int smb2_decrypt_finish(struct smb2_decryptor *d);
+void smb2_decrypt_abort(struct smb2_decryptor *d);
 
 #endif

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <openssl/evp.h>
 
@@ -105,13 +106,16 @@ static int aead_begin(EVP_CIPHER_CTX *ctx, enum smb2_cipher c, int enc,
 	return 0;
 }
 
-int smb2_encrypt(enum smb2_cipher c, const uint8_t *key, uint64_t session_id,
-		 const uint8_t *nonce, const uint8_t *msg, size_t len,
-		 uint8_t *out)
+int smb2_encrypt_iov(enum smb2_cipher c, const uint8_t *key, uint64_t session_id,
+		     const uint8_t *nonce, const struct iovec *iov, int niov, uint8_t *out)
 {
+	uint8_t *dst = out + SMB2_TRANSFORM_HEADER_SIZE;
 	EVP_CIPHER_CTX *ctx = NULL;
-	int outl, fin, ret;
+	size_t len = 0, pos = 0;
+	int outl, fin, ret, i;
 
+	for (i = 0; i < niov; i++)
+		len += iov[i].iov_len;
 	if (!evp_cipher(c) || len > INT32_MAX)
 		return -EINVAL;
 	memset(out, 0, SMB2_TRANSFORM_HEADER_SIZE);
@@ -128,14 +132,53 @@ int smb2_encrypt(enum smb2_cipher c, const uint8_t *key, uint64_t session_id,
 	if (ret)
 		goto out;
 	ret = -EIO;
-	if (!EVP_CipherUpdate(ctx, out + SMB2_TRANSFORM_HEADER_SIZE, &outl, msg, (int)len) ||
-	    !EVP_CipherFinal_ex(ctx, out + SMB2_TRANSFORM_HEADER_SIZE + outl, &fin) ||
+	if (is_ccm(c)) {
+		/* OpenSSL's CCM takes the whole message in one update:
+		 * gather it first, then encrypt in place. */
+		for (i = 0; i < niov; i++) {
+			if (iov[i].iov_len)
+				memcpy(dst + pos, iov[i].iov_base, iov[i].iov_len);
+			pos += iov[i].iov_len;
+		}
+		if (!EVP_CipherUpdate(ctx, dst, &outl, dst, (int)len))
+			goto out;
+		pos = (size_t)outl;
+	} else {
+		for (i = 0; i < niov; i++) {
+			if (!iov[i].iov_len)
+				continue;
+			if (!EVP_CipherUpdate(ctx, dst + pos, &outl, iov[i].iov_base,
+					      (int)iov[i].iov_len))
+				goto out;
+			pos += (size_t)outl;
+		}
+	}
+	if (!EVP_CipherFinal_ex(ctx, dst + pos, &fin) ||
 	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_SIZE, out + TH_SIGNATURE))
 		goto out;
 	ret = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
 	return ret;
+}
+
+int smb2_encrypt(enum smb2_cipher c, const uint8_t *key, uint64_t session_id,
+		 const uint8_t *nonce, const uint8_t *msg, size_t len,
+		 uint8_t *out)
+{
+	struct iovec one = { (void *)msg, len };
+
+	return smb2_encrypt_iov(c, key, session_id, nonce, &one, 1, out);
+}
+
+/* A received TRANSFORM_HEADER that describes clen bytes of ciphertext:
+ * OriginalMessageSize must be exactly that, and the Flags "encrypted". */
+static int check_transform(const uint8_t *hdr, size_t clen)
+{
+	if (le32_get(hdr) != 0x424D53FDu || le32_get(hdr + TH_SIZE) != clen ||
+	    le16_get(hdr + TH_FLAGS) != 0x0001 || clen > INT32_MAX)
+		return -EPROTO;
+	return 0;
 }
 
 long smb2_decrypt(enum smb2_cipher c, const uint8_t *key,
@@ -153,10 +196,7 @@ long smb2_decrypt(enum smb2_cipher c, const uint8_t *key,
 	if (len < SMB2_TRANSFORM_HEADER_SIZE || le32_get(frame) != 0x424D53FDu)
 		return -EPROTO;
 	clen = len - SMB2_TRANSFORM_HEADER_SIZE;
-	/* OriginalMessageSize must describe exactly the bytes that follow,
-	 * and the Flags must say "encrypted". */
-	if (le32_get(frame + TH_SIZE) != clen || le16_get(frame + TH_FLAGS) != 0x0001 ||
-	    clen > INT32_MAX)
+	if (check_transform(frame, clen))
 		return -EPROTO;
 	memcpy(tag, frame + TH_SIGNATURE, TAG_SIZE);
 	ctx = EVP_CIPHER_CTX_new();
@@ -187,4 +227,65 @@ out:
 		memset(data, 0, clen);
 	EVP_CIPHER_CTX_free(ctx);
 	return ret;
+}
+
+int smb2_decrypt_begin(struct smb2_decryptor *d, enum smb2_cipher c, const uint8_t *key,
+		       const uint8_t hdr[SMB2_TRANSFORM_HEADER_SIZE], size_t clen)
+{
+	EVP_CIPHER_CTX *ctx;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	if (!evp_cipher(c))
+		return -EINVAL;
+	if (is_ccm(c))
+		return -EOPNOTSUPP;
+	if (check_transform(hdr, clen))
+		return -EPROTO;
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	ret = aead_begin(ctx, c, 0, key, hdr, clen, NULL);
+	if (ret) {
+		EVP_CIPHER_CTX_free(ctx);
+		return ret;
+	}
+	memcpy(d->tag, hdr + TH_SIGNATURE, TAG_SIZE);
+	d->ctx = ctx;
+	d->left = clen;
+	return 0;
+}
+
+int smb2_decrypt_update(struct smb2_decryptor *d, const uint8_t *in, uint8_t *out, size_t len)
+{
+	int outl;
+
+	if (!d->ctx || len > d->left)
+		return -EINVAL;
+	/* GCM is a stream: what goes in comes out at once, byte for byte. */
+	if (len && (!EVP_CipherUpdate(d->ctx, out, &outl, in, (int)len) || (size_t)outl != len))
+		return -EIO;
+	d->left -= len;
+	return 0;
+}
+
+int smb2_decrypt_finish(struct smb2_decryptor *d)
+{
+	uint8_t rest[16];
+	int fin = 0, ret = -EBADMSG;
+
+	if (!d->ctx)
+		return -EINVAL;
+	if (d->left == 0 &&
+	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_SIZE, d->tag) &&
+	    EVP_CipherFinal_ex(d->ctx, rest, &fin))
+		ret = 0;
+	smb2_decrypt_abort(d);
+	return ret;
+}
+
+void smb2_decrypt_abort(struct smb2_decryptor *d)
+{
+	EVP_CIPHER_CTX_free(d->ctx);
+	d->ctx = NULL;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -50,18 +51,23 @@ const char *smb2_sign_alg_name(enum smb2_sign_alg alg)
 #define FLAG_SERVER_TO_REDIR 0x00000001u
 #define CMD_CANCEL 0x000C
 
-int smb2_sign_calc(enum smb2_sign_alg alg, const uint8_t key[16],
-		   const uint8_t *msg, size_t len, uint8_t sig[16])
+/* The message may come in pieces (header and body in one buffer, a
+ * READ's or WRITE's data in another): the MAC is fed each in turn, the
+ * Signature field replaced by zeros wherever it falls. */
+int smb2_sign_calc_iov(enum smb2_sign_alg alg, const uint8_t key[16],
+		       const struct iovec *iov, int niov, uint8_t sig[16])
 {
 	static const uint8_t zero_sig[SMB2_SIGNATURE_SIZE];
+	const uint8_t *msg = niov > 0 ? iov[0].iov_base : NULL;
 	uint8_t mac_out[32], nonce[12];
 	OSSL_PARAM params[3], *p = params;
 	EVP_MAC_CTX *ctx = NULL;
 	EVP_MAC *mac;
 	size_t got = 0;
-	int ret = -EIO;
+	int ret = -EIO, i;
 
-	if (len < 64)
+	/* The header is always whole in the first piece. */
+	if (niov < 1 || iov[0].iov_len < 64)
 		return -EINVAL;
 	pthread_once(&macs_once, fetch_macs);
 	switch (alg) {
@@ -98,14 +104,27 @@ int smb2_sign_calc(enum smb2_sign_alg alg, const uint8_t key[16],
 	if (!ctx || !EVP_MAC_init(ctx, key, 16, params) ||
 	    !EVP_MAC_update(ctx, msg, SMB2_SIGNATURE_OFFSET) ||
 	    !EVP_MAC_update(ctx, zero_sig, SMB2_SIGNATURE_SIZE) ||
-	    !EVP_MAC_update(ctx, msg + 64, len - 64) ||
-	    !EVP_MAC_final(ctx, mac_out, &got, sizeof(mac_out)) || got < 16)
+	    !EVP_MAC_update(ctx, msg + 64, iov[0].iov_len - 64))
+		goto out;
+	for (i = 1; i < niov; i++)
+		if (iov[i].iov_len && !EVP_MAC_update(ctx, iov[i].iov_base, iov[i].iov_len))
+			goto out;
+	if (!EVP_MAC_final(ctx, mac_out, &got, sizeof(mac_out)) || got < 16)
 		goto out;
 	memcpy(sig, mac_out, 16);
 	ret = 0;
 out:
 	EVP_MAC_CTX_free(ctx);
+	OPENSSL_cleanse(mac_out, sizeof(mac_out));
 	return ret;
+}
+
+int smb2_sign_calc(enum smb2_sign_alg alg, const uint8_t key[16],
+		   const uint8_t *msg, size_t len, uint8_t sig[16])
+{
+	struct iovec one = { (void *)msg, len };
+
+	return smb2_sign_calc_iov(alg, key, &one, 1, sig);
 }
 
 int smb2_sign(enum smb2_sign_alg alg, const uint8_t key[16],
@@ -119,15 +138,24 @@ int smb2_sign(enum smb2_sign_alg alg, const uint8_t key[16],
 	return ret;
 }
 
-int smb2_verify(enum smb2_sign_alg alg, const uint8_t key[16],
-		const uint8_t *msg, size_t len)
+int smb2_verify_iov(enum smb2_sign_alg alg, const uint8_t key[16],
+		    const struct iovec *iov, int niov)
 {
 	uint8_t sig[SMB2_SIGNATURE_SIZE];
-	int ret = smb2_sign_calc(alg, key, msg, len, sig);
+	int ret = smb2_sign_calc_iov(alg, key, iov, niov, sig);
 
 	if (ret)
 		return ret;
-	if (CRYPTO_memcmp(sig, msg + SMB2_SIGNATURE_OFFSET, sizeof(sig)) != 0)
+	if (CRYPTO_memcmp(sig, (const uint8_t *)iov[0].iov_base + SMB2_SIGNATURE_OFFSET,
+			  sizeof(sig)) != 0)
 		return -EBADMSG;
 	return 0;
+}
+
+int smb2_verify(enum smb2_sign_alg alg, const uint8_t key[16],
+		const uint8_t *msg, size_t len)
+{
+	struct iovec one = { (void *)msg, len };
+
+	return smb2_verify_iov(alg, key, &one, 1);
 }

@@ -294,8 +294,14 @@ int pdu_read_enc(struct wr *w, struct smb2_fid fid, uint64_t offset, uint32_t le
 /* The data of a READ response (a pointer into msg). */
 int pdu_read_dec(const uint8_t *msg, size_t len, const uint8_t **data, size_t *n);
 
-/* WRITE request header: the n data bytes follow at the returned offset
- * (the caller appends or scatters them). */
+/* The fixed part of a READ response: the offset of its data from the
+ * header's start (at least 80) and the data's length.  msg needs only
+ * those 80 bytes. */
+#define PDU_READ_RSP_FIXED 16
+int pdu_read_head_dec(const uint8_t *msg, size_t len, size_t *data_off, uint32_t *count);
+
+/* WRITE request with its n data bytes, copied from data; with data
+ * NULL only the header and body, the data to follow out of line. */
 int pdu_write_enc(struct wr *w, size_t msg_start, struct smb2_fid fid, uint64_t offset,
 		  const void *data, uint32_t n);
 

@@ -68,6 +68,26 @@ int pdu_read_dec(const uint8_t *msg, size_t len, const uint8_t **data, size_t *n
 	return 0;
 }
 
+/* MS-SMB2 2.2.20 READ Response, its fixed part only (the 16 bytes after
+ * the header): where its data starts in the message and how long it is,
+ * so a receiver can read the data straight to where it belongs. */
+int pdu_read_head_dec(const uint8_t *msg, size_t len, size_t *data_off, uint32_t *count)
+{
+	struct rd r;
+
+	rd_init(&r, msg, len);
+	rd_seek(&r, SMB2_HEADER_SIZE);
+	if (rd_u16(&r) != 17)
+		return -EPROTO;
+	*data_off = rd_u8(&r);
+	rd_skip(&r, 1);
+	*count = rd_u32(&r);
+	rd_skip(&r, 8);			/* DataRemaining, Reserved2 */
+	if (r.bad || *data_off < SMB2_HEADER_SIZE + PDU_READ_RSP_FIXED)
+		return -EPROTO;
+	return 0;
+}
+
 /* MS-SMB2 2.2.21 WRITE Request */
 int pdu_write_enc(struct wr *w, size_t msg_start, struct smb2_fid fid, uint64_t offset,
 		  const void *data, uint32_t n)
@@ -89,8 +109,9 @@ int pdu_write_enc(struct wr *w, size_t msg_start, struct smb2_fid fid, uint64_t 
 	wr_patch_u16(w, off_at, (uint16_t)(w->len - msg_start));
 	if (n == 0)
 		wr_u8(w, 0);		/* the Buffer is never empty */
-	else
+	else if (data)
 		wr_bytes(w, data, n);
+	/* else the n bytes go out of line, right behind (conn_data) */
 	return w->bad ? -ENOMEM : 0;
 }
 

@@ -136,6 +136,30 @@ static void test_preauth_chains(void)
 	}
 }
 
+/* The published message cut into pieces at every place past the header
+ * (as a READ's data read into the caller's buffer is): the same
+ * verdict, and a change in the last piece is caught. */
+static void check_signed_pieces(enum smb2_sign_alg alg, const uint8_t *key, uint8_t *msg,
+				size_t mn)
+{
+	struct iovec iov[3];
+	size_t cut;
+
+	for (cut = 64; cut <= mn; cut += 7) {
+		iov[0] = (struct iovec){ msg, cut };
+		iov[1] = (struct iovec){ msg + cut, (mn - cut) / 2 };
+		iov[2] = (struct iovec){ msg + cut + (mn - cut) / 2, mn - cut - (mn - cut) / 2 };
+		CHECK_INT(smb2_verify_iov(alg, key, iov, 3), 0);
+		if (cut < mn) {
+			msg[mn - 1] ^= 0x40;
+			CHECK_INT(smb2_verify_iov(alg, key, iov, 3), -EBADMSG);
+			msg[mn - 1] ^= 0x40;
+		}
+	}
+	iov[0].iov_len = 63;	/* the header is never cut */
+	CHECK_INT(smb2_verify_iov(alg, key, iov, 1), -EINVAL);
+}
+
 /* Verify a published signed message; then flip one byte and see it
  * rejected, and re-sign the zeroed message to get the same signature. */
 static void check_signed(enum smb2_sign_alg alg, const char *prefix)
@@ -162,6 +186,8 @@ static void check_signed(enum smb2_sign_alg alg, const char *prefix)
 
 	copy[mn - 1] ^= 0x01;
 	CHECK_INT(smb2_verify(alg, key, copy, mn), -EBADMSG);
+	copy[mn - 1] ^= 0x01;
+	check_signed_pieces(alg, key, copy, mn);
 	free(key); free(msg); free(sig);
 }
 
@@ -210,6 +236,52 @@ static void test_gmac(void)
 	CHECK_INT(smb2_sign_calc(SMB2_SIGN_AES_GMAC, key, msg, 10, sig2), -EINVAL);
 }
 
+/* The pieces forms against the published transform (want, still
+ * encrypted): encrypting the plaintext in three pieces gives the same
+ * bytes, and (GCM) decrypting as a stream gives the plaintext, with a
+ * flipped bit anywhere caught at the end. */
+static void check_transform_pieces(enum smb2_cipher c, const uint8_t *key, uint64_t sid,
+				   const uint8_t *want, const uint8_t *plain, size_t pn)
+{
+	size_t wn = pn + SMB2_TRANSFORM_HEADER_SIZE, a = pn / 3, b = pn / 2, i;
+	struct iovec iov[3] = { { (void *)plain, a }, { (void *)(plain + a), b - a },
+				{ (void *)(plain + b), pn - b } };
+	uint8_t *out = malloc(wn), *ref = malloc(wn), *clear = malloc(pn);
+	struct smb2_decryptor d;
+	int ret;
+
+	CHECK_INT(smb2_encrypt(c, key, sid, want + 20, plain, pn, ref), 0);
+	CHECK_INT(smb2_encrypt_iov(c, key, sid, want + 20, iov, 3, out), 0);
+	CHECK_MEM(out, ref, wn);
+	ret = smb2_decrypt_begin(&d, c, key, want, pn);
+	if (c == SMB2_CIPHER_AES128_CCM || c == SMB2_CIPHER_AES256_CCM) {
+		CHECK_INT(ret, -EOPNOTSUPP);
+		goto out;
+	}
+	CHECK_INT(ret, 0);
+	for (i = 0; i < pn; i += 13)
+		CHECK_INT(smb2_decrypt_update(&d, want + SMB2_TRANSFORM_HEADER_SIZE + i, clear + i,
+					      pn - i < 13 ? pn - i : 13), 0);
+	CHECK_INT(smb2_decrypt_finish(&d), 0);
+	CHECK_MEM(clear, plain, pn);
+	/* Every byte of ciphertext and the AAD counts. */
+	memcpy(out, want, wn);
+	out[wn - 1] ^= 0x01;
+	CHECK_INT(smb2_decrypt_begin(&d, c, key, out, pn), 0);
+	CHECK_INT(smb2_decrypt_update(&d, out + SMB2_TRANSFORM_HEADER_SIZE, clear, pn), 0);
+	CHECK_INT(smb2_decrypt_finish(&d), -EBADMSG);
+	/* Not all of it given: never authentic. */
+	CHECK_INT(smb2_decrypt_begin(&d, c, key, want, pn), 0);
+	CHECK_INT(smb2_decrypt_update(&d, want + SMB2_TRANSFORM_HEADER_SIZE, clear, pn - 1), 0);
+	CHECK_INT(smb2_decrypt_finish(&d), -EBADMSG);
+	/* A size that is not the header's is refused up front. */
+	CHECK_INT(smb2_decrypt_begin(&d, c, key, want, pn + 1), -EPROTO);
+out:
+	free(out);
+	free(ref);
+	free(clear);
+}
+
 /* Encrypt the plaintext with the published nonce and compare the whole
  * transformed message; decrypt it back; a flipped bit is -EBADMSG. */
 static void check_transform(enum smb2_cipher c, const char *file_prefix, const char *msg_prefix,
@@ -241,6 +313,7 @@ static void check_transform(enum smb2_cipher c, const char *file_prefix, const c
 	memcpy(out + 20, want + 20, 16);
 	if (memcmp(nonce + smb2_cipher_nonce_size(c), "\0\0\0\0\0", 16 - smb2_cipher_nonce_size(c)) == 0)
 		CHECK_MEM(out, want, wn);
+	check_transform_pieces(c, key, sid, want, plain, pn);
 	CHECK_INT(smb2_decrypt(c, key, want, wn), (long)pn);
 	CHECK_MEM(want + SMB2_TRANSFORM_HEADER_SIZE, plain, pn);
 	free(want);
