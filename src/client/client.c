@@ -62,6 +62,7 @@ int chain_send(struct chain *ch)
 	struct request rq = {
 		.buf = ch->w.p, .len = ch->w.len, .n = ch->n,
 		.no_resend = ch->no_resend, .unheld = ch->unheld, .patient = ch->patient,
+		.data = ch->data,
 	};
 	int ret;
 
@@ -929,6 +930,8 @@ int client_close_file(struct client *c, struct client_file *f)
 static ssize_t read_once(struct client *c, struct client_file *f, void *buf, size_t size,
 			 off_t off)
 {
+	/* The data is read from the socket straight into buf. */
+	struct conn_data cd = { .in = buf, .in_cap = size };
 	struct chain ch;
 	const uint8_t *data;
 	size_t n;
@@ -936,6 +939,7 @@ static ssize_t read_once(struct client *c, struct client_file *f, void *buf, siz
 	ssize_t ret;
 
 	chain_init(&ch, c);
+	ch.data = &cd;
 	chain_next_on(&ch, SMB2_READ, credit_charge_for(size), f->open);
 	ret = pdu_read_enc(&ch.w, (struct smb2_fid){ 0, 0 }, (uint64_t)off, (uint32_t)size);
 	if (!ret)
@@ -949,6 +953,10 @@ static ssize_t read_once(struct client *c, struct client_file *f, void *buf, siz
 	}
 	if (st != STATUS_SUCCESS) {
 		ret = client_errno(st);
+		goto out;
+	}
+	if (cd.in_used) {
+		ret = (ssize_t)cd.in_got;
 		goto out;
 	}
 	if (pdu_read_dec(ch.rsp[0].buf, ch.rsp[0].len, &data, &n) != 0 || n > size) {
@@ -1011,16 +1019,17 @@ ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t s
 static ssize_t write_once(struct client *c, struct client_file *f, const void *buf, size_t size,
 			  off_t off)
 {
+	/* The data goes from buf to the socket (or the cipher): no copy. */
+	struct conn_data cd = { .out = buf, .out_len = size };
 	struct chain ch;
 	uint32_t count;
 	ssize_t ret;
 
 	chain_init(&ch, c);
-	/* One allocation for header, body and data, not a doubling series
-	 * of copies of a megabyte. */
-	wr_reserve(&ch.w, SMB2_HEADER_SIZE + 64 + size);
+	ch.data = size ? &cd : NULL;
 	chain_next_on(&ch, SMB2_WRITE, credit_charge_for(size), f->open);
-	ret = pdu_write_enc(&ch.w, 0, (struct smb2_fid){ 0, 0 }, (uint64_t)off, buf, (uint32_t)size);
+	ret = pdu_write_enc(&ch.w, 0, (struct smb2_fid){ 0, 0 }, (uint64_t)off,
+			    size ? NULL : buf, (uint32_t)size);
 	if (!ret)
 		ret = chain_send(&ch);
 	if (!ret)

@@ -102,6 +102,9 @@ struct chain {
 	/* A blocking lock: waits while the server says STATUS_PENDING, and
 	 * is cancelled when the caller is interrupted (request.h). */
 	bool patient;
+	/* Data that travels outside w (a WRITE's, or where a READ's
+	 * goes): conn_data. */
+	struct conn_data *data;
 };
 
 void chain_init(struct chain *ch, struct client *c);

@@ -369,10 +369,13 @@ static void abandon(struct conn *c, const uint64_t *mids, int n)
 	}
 }
 
-/* Seal a chain into a new buffer (transform header + ciphertext). */
+/* Seal a chain and the data behind it into a new buffer (transform
+ * header + ciphertext). */
 static int seal_chain(struct conn *c, const struct conn_security *sec,
-		      const uint8_t *req, size_t len, uint8_t **out, size_t *outlen)
+		      const uint8_t *req, size_t len, const void *out, size_t out_len,
+		      uint8_t **sealed, size_t *sealed_len)
 {
+	struct iovec iov[2] = { { (void *)req, len }, { (void *)out, out_len } };
 	uint8_t nonce[16] = { 0 }, *buf;
 	uint64_t ctr;
 	int ret;
@@ -384,52 +387,57 @@ static int seal_chain(struct conn *c, const struct conn_security *sec,
 	 * (a key is used by one connection here). */
 	le64_put(nonce, ctr);
 	memcpy(nonce + 8, c->nonce_salt, smb2_cipher_nonce_size(sec->cipher) - 8);
-	buf = malloc(SMB2_TRANSFORM_HEADER_SIZE + len);
+	buf = malloc(SMB2_TRANSFORM_HEADER_SIZE + len + out_len);
 	if (!buf)
 		return -ENOMEM;
-	ret = smb2_encrypt(sec->cipher, sec->enc_key, sec->session_id, nonce, req, len, buf);
+	ret = smb2_encrypt_iov(sec->cipher, sec->enc_key, sec->session_id, nonce, iov,
+			       out_len ? 2 : 1, buf);
 	if (ret) {
 		free(buf);
 		return ret;
 	}
-	*out = buf;
-	*outlen = SMB2_TRANSFORM_HEADER_SIZE + len;
+	*sealed = buf;
+	*sealed_len = SMB2_TRANSFORM_HEADER_SIZE + len + out_len;
 	return 0;
 }
 
-/* Sign (or seal) the n messages of req as the connection's security
- * says and write them as one frame.  -ENOTCONN (and the connection is
- * dead) when the write failed; another -errno when nothing was sent. */
+/* Sign (or seal) the n messages of req, and the out-of-line data behind
+ * the last one, as the connection's security says, and write them as
+ * one frame.  -ENOTCONN (and the connection is dead) when the write
+ * failed; another -errno when nothing was sent. */
 static int protect_and_send(struct conn *c, const struct conn_security *sec, uint8_t *req,
-			    size_t len, int n, const size_t *starts, const size_t *lens)
+			    size_t len, int n, const size_t *starts, const size_t *lens,
+			    const void *out, size_t out_len)
 {
 	uint8_t *sealed = NULL, nbh[4];
 	size_t sealed_len = 0, flen;
-	struct iovec iov[2];
-	int i, ret;
+	struct iovec iov[3];
+	int i, niov, ret;
 
 	/* Sign each message (outside the lock: crypto runs in parallel). */
 	for (i = 0; i < n; i++) {
 		uint8_t *m = req + starts[i];
 		bool asked = le32_get(m + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED;
+		struct iovec piece[2] = { { m, lens[i] }, { (void *)out, out_len } };
 
 		if (!sec->have_sign_key || !(sec->sign || asked) || sec->encrypt ||
 		    le64_get(m + SMB2_HDR_SESSION_ID) != sec->session_id ||
 		    le16_get(m + SMB2_HDR_COMMAND) == SMB2_NEGOTIATE)
 			continue;
 		le32_put(m + SMB2_HDR_FLAGS, le32_get(m + SMB2_HDR_FLAGS) | SMB2_FLAGS_SIGNED);
-		ret = smb2_sign(sec->sign_alg, sec->sign_key, m, lens[i]);
+		ret = smb2_sign_calc_iov(sec->sign_alg, sec->sign_key, piece,
+					 i == n - 1 && out_len ? 2 : 1, m + SMB2_SIGNATURE_OFFSET);
 		if (ret)
 			return ret;
 	}
 	if (sec->encrypt && le64_get(req + SMB2_HDR_SESSION_ID) == sec->session_id) {
-		ret = seal_chain(c, sec, req, len, &sealed, &sealed_len);
+		ret = seal_chain(c, sec, req, len, out, out_len, &sealed, &sealed_len);
 		if (ret)
 			return ret;
 	}
 
 	/* Direct TCP: a zero byte and a 24-bit length. */
-	flen = sealed ? sealed_len : len;
+	flen = sealed ? sealed_len : len + out_len;
 	nbh[0] = 0;
 	nbh[1] = (uint8_t)(flen >> 16);
 	nbh[2] = (uint8_t)(flen >> 8);
@@ -437,11 +445,14 @@ static int protect_and_send(struct conn *c, const struct conn_security *sec, uin
 	iov[0].iov_base = nbh;
 	iov[0].iov_len = 4;
 	iov[1].iov_base = sealed ? sealed : req;
-	iov[1].iov_len = flen;
+	iov[1].iov_len = sealed ? sealed_len : len;
+	iov[2].iov_base = (void *)out;
+	iov[2].iov_len = out_len;
+	niov = !sealed && out_len ? 3 : 2;
 	/* A server that takes nothing for as long as an ECHO may go
 	 * unanswered is as good as one that does not answer it. */
 	pthread_mutex_lock(&c->send_lock);
-	ret = transport_writev(c->fd, iov, 2, echo_timeout_ms(c));
+	ret = transport_writev(c->fd, iov, niov, echo_timeout_ms(c));
 	pthread_mutex_unlock(&c->send_lock);
 	free(sealed);
 	if (ret == -ETIMEDOUT) {
@@ -496,7 +507,7 @@ static void send_cancels(struct conn *c, const uint8_t *req, const size_t *start
 		pdu_hdr_enc(&w, &h);
 		pdu_cancel_enc(&w);
 		len = w.len;
-		if (!w.bad && protect_and_send(c, &sec, w.p, len, 1, &start, &len) == 0)
+		if (!w.bad && protect_and_send(c, &sec, w.p, len, 1, &start, &len, NULL, 0) == 0)
 			log_debug("cancelled request %llu", (unsigned long long)mids[i]);
 		wr_free(&w);
 		OPENSSL_cleanse(&sec, sizeof(sec));
@@ -511,6 +522,9 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 	uint64_t mids[CONN_MAX_CHAIN], wake;
 	uint16_t charges[CONN_MAX_CHAIN];
 	size_t starts[CONN_MAX_CHAIN], lens[CONN_MAX_CHAIN], off = 0;
+	struct conn_data *data = wt ? wt->data : NULL;
+	const void *out = data ? data->out : NULL;
+	size_t out_len = out ? data->out_len : 0;
 	struct conn_security sec;
 	struct waiter w;
 	struct timespec ts;
@@ -534,14 +548,19 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 		rsp[i].buf = NULL;
 		rsp[i].len = 0;
 	}
-	if (len > 0xFFFFFF - SMB2_TRANSFORM_HEADER_SIZE)
+	if (len + out_len > 0xFFFFFF - SMB2_TRANSFORM_HEADER_SIZE)
 		return -EMSGSIZE;
+	if (data) {
+		data->in_used = false;
+		data->in_got = 0;
+	}
 
 	if (timeout_ms <= 0)
 		timeout_ms = c->request_timeout_ms;
 	memset(&w, 0, sizeof(w));
 	cond_init_monotonic(&w.cond);
 	w.rsp = rsp;
+	w.data = data;
 	w.remaining = n;
 	w.timeout_ms = timeout_ms;
 	w.deadline = now_ms() + (uint64_t)timeout_ms;
@@ -597,6 +616,7 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 		pend[i]->w = &w;
 		pend[i]->slot = i;
 		pend[i]->command = le16_get(m + SMB2_HDR_COMMAND);
+		pend[i]->sink = data && data->in && i == n - 1 && pend[i]->command == SMB2_READ;
 		/* A response must be signed when its request asked, or when
 		 * the session signs everything and the request was the
 		 * session's: not an ECHO on SessionId 0 (no session, so the
@@ -614,7 +634,7 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 	sec = c->sec;
 	pthread_mutex_unlock(&c->lock);
 
-	ret = protect_and_send(c, &sec, req, len, n, starts, lens);
+	ret = protect_and_send(c, &sec, req, len, n, starts, lens, out, out_len);
 	OPENSSL_cleanse(&sec, sizeof(sec));
 	if (ret == -ENOTCONN) {
 		pthread_mutex_lock(&c->lock);
@@ -694,6 +714,12 @@ out_abandon:
 		unregister(c, mids, charges, n);
 	pthread_mutex_unlock(&c->lock);
 out_free:
+	/* The reader may be filling data->in for us: never leave it a
+	 * buffer that is gone. */
+	pthread_mutex_lock(&c->lock);
+	while (w.sink_busy)
+		pthread_cond_wait(&w.cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 	if (ret)
 		for (i = 0; i < n; i++)
 			conn_msg_free(&rsp[i]);

@@ -166,10 +166,36 @@ int conn_call(struct conn *c, uint8_t *req, size_t len, int n,
  * way.  conn_call is conn_call_wait with none of this.
  */
 #define CONN_ABORT_POLL_MS 200
+
+/*
+ * Bytes that travel outside the message buffer, so that they are never
+ * copied on the way (the bulk of READ and WRITE):
+ * out: a WRITE's data, sent right behind the last message, whose body
+ * (pdu_write_enc with data NULL) says how long it is; it is signed and
+ * sealed as part of that message.
+ * in: where the data of the last message's READ response goes.  When
+ * the response is a plain success that fits, its data is read from the
+ * socket (and, with AES-GCM sealing, decrypted) straight into in, and
+ * its conn_msg holds only the header and fixed body (in_used, in_got
+ * bytes).  Otherwise (an error, a compound, CCM sealing, more than
+ * in_cap) the response comes whole in its conn_msg as always.
+ * The caller's buffers must stay valid until the call returns; in may
+ * have been written even when it fails.
+ */
+struct conn_data {
+	const void *out;
+	size_t out_len;
+	void *in;
+	size_t in_cap;
+	bool in_used;			/* out: the READ's data is in in */
+	size_t in_got;			/* out: how much of it */
+};
+
 struct conn_wait {
 	bool patient;
 	int (*abort)(void *arg);
 	void *abort_arg;
+	struct conn_data *data;		/* NULL: everything in the buffers */
 };
 int conn_call_wait(struct conn *c, uint8_t *req, size_t len, int n, struct conn_msg *rsp,
 		   int timeout_ms, const struct conn_wait *wait);

@@ -25,6 +25,11 @@ struct waiter {
 	uint64_t deadline;		/* now_ms() value; extended by interim responses */
 	int timeout_ms;
 	bool interim;			/* a STATUS_PENDING came for one of them */
+	struct conn_data *data;		/* out-of-line data, or NULL */
+	/* The reader is writing into data->in right now, without the lock:
+	 * the caller must not return (and free the buffer) until it is
+	 * done, whatever else happened meanwhile. */
+	bool sink_busy;
 };
 
 /* One message in flight, keyed by its MessageId. */
@@ -36,6 +41,7 @@ struct pending {
 	uint16_t command;
 	bool must_sign;			/* the response must carry a good signature */
 	uint64_t async_id;		/* from an interim STATUS_PENDING */
+	bool sink;			/* a READ whose data may go to w->data->in */
 };
 
 struct conn {

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "conn_int.h"
 #include "log.h"
 #include "ntstatus.h"
@@ -265,35 +267,257 @@ out:
 	return ret;
 }
 
+/* --- READ data straight to its destination -------------------------------- */
+
+/* Smaller frames are read whole: the copy saved would not pay for the
+ * extra read(2). */
+#define SINK_MIN_FRAME (16 * 1024)
+/* What is read first: enough for a transform header or a READ
+ * response's header and fixed body, whichever the frame starts with. */
+#define SINK_PROBE (SMB2_HEADER_SIZE + PDU_READ_RSP_FIXED)
+/* A READ response's header, fixed body and padding up to its data
+ * (DataOffset is one byte). */
+#define SINK_HEAD_MAX 256
+/* Sealed data is read and decrypted in pieces of this size, each while
+ * it is still in the CPU's cache. */
+#define SINK_PIECE (256 * 1024)
+
+/* What the start of a frame said about it. */
+struct frame_start {
+	uint8_t raw[SMB2_TRANSFORM_HEADER_SIZE + SINK_PROBE];	/* as read */
+	size_t have;			/* bytes in raw */
+	bool sealed;
+	struct smb2_decryptor d;	/* sealed: positioned after head[0..SINK_PROBE) */
+	uint8_t head[SINK_HEAD_MAX];	/* plaintext header and fixed body */
+	struct smb2_hdr h;
+	size_t data_off;
+	uint32_t count;
+};
+
+/* Read the start of a frame of n bytes and decide whether it is a
+ * successful READ response of one message whose data can go straight
+ * to a destination: 1 if so, 0 if not (fs->raw/have hold what was
+ * read), -errno if the socket failed. */
+static int frame_start_read(struct conn *c, const struct conn_security *sec, size_t n,
+			    struct frame_start *fs)
+{
+	size_t pre = 0;
+	int ret;
+
+	fs->have = 0;
+	fs->sealed = false;
+	if (n < SINK_MIN_FRAME)
+		return 0;
+	ret = transport_read_full(c->fd, fs->raw, SINK_PROBE);
+	if (ret)
+		return ret;
+	fs->have = SINK_PROBE;
+	if (le32_get(fs->raw) == SMB2_TRANSFORM_PROTOCOL_ID) {
+		if (!sec->encrypt || le64_get(fs->raw + 44) != sec->session_id)
+			return 0;
+		ret = transport_read_full(c->fd, fs->raw + SINK_PROBE, SMB2_TRANSFORM_HEADER_SIZE);
+		if (ret)
+			return ret;
+		fs->have += SMB2_TRANSFORM_HEADER_SIZE;
+		pre = SMB2_TRANSFORM_HEADER_SIZE;
+		/* CCM, or a header that does not describe this frame:
+		 * the whole-frame path decides (and says why). */
+		if (smb2_decrypt_begin(&fs->d, sec->cipher, sec->dec_key, fs->raw, n - pre) != 0)
+			return 0;
+		fs->sealed = true;
+		if (smb2_decrypt_update(&fs->d, fs->raw + pre, fs->head, SINK_PROBE) != 0)
+			goto not_mine;
+	} else {
+		if (sec->encrypt)
+			return 0;	/* refused on the whole-frame path */
+		memcpy(fs->head, fs->raw, SINK_PROBE);
+	}
+	if (pdu_hdr_dec(fs->head, SINK_PROBE, &fs->h) != 0 ||
+	    !(fs->h.flags & SMB2_FLAGS_SERVER_TO_REDIR) || (fs->h.flags & SMB2_FLAGS_ASYNC_COMMAND) ||
+	    fs->h.command != SMB2_READ || fs->h.next_command || fs->h.status != STATUS_SUCCESS ||
+	    pdu_read_head_dec(fs->head, SINK_PROBE, &fs->data_off, &fs->count) != 0 ||
+	    fs->count == 0 || fs->data_off + fs->count != n - pre)
+		goto not_mine;
+	return 1;
+not_mine:
+	if (fs->sealed)
+		smb2_decrypt_abort(&fs->d);
+	fs->sealed = false;
+	return 0;
+}
+
+/* The rest of a READ response that frame_start_read accepted, its
+ * padding into fs->head and its data into dst: read, decrypted in place
+ * and checked.  0, or -errno with why set for a message that is not
+ * authentic, or -errno with why empty for the socket. */
+static int sink_read(struct conn *c, const struct conn_security *sec, struct frame_start *fs,
+		     uint8_t *dst, bool *was_signed, char *why, size_t whylen)
+{
+	struct iovec iov[2] = { { fs->head, fs->data_off }, { dst, fs->count } };
+	size_t done, piece, pad = fs->data_off - SINK_PROBE;
+	uint8_t *at;
+	int ret;
+
+	*was_signed = false;
+	at = fs->head + SINK_PROBE;
+	ret = transport_read_full(c->fd, at, pad);
+	if (!ret && fs->sealed)
+		ret = smb2_decrypt_update(&fs->d, at, at, pad);
+	for (done = 0; !ret && done < fs->count; done += piece) {
+		piece = fs->count - done < SINK_PIECE ? fs->count - done : SINK_PIECE;
+		ret = transport_read_full(c->fd, dst + done, piece);
+		if (!ret && fs->sealed)
+			ret = smb2_decrypt_update(&fs->d, dst + done, dst + done, piece);
+	}
+	if (ret) {
+		if (fs->sealed)
+			smb2_decrypt_abort(&fs->d);
+		return ret;
+	}
+	if (fs->sealed) {
+		fs->sealed = false;	/* the decryptor is done with */
+		if (smb2_decrypt_finish(&fs->d) != 0) {
+			/* Never leave unauthenticated plaintext behind. */
+			memset(dst, 0, fs->count);
+			snprintf(why, whylen,
+				 "an encrypted message failed authentication (tampered with, or wrong key)");
+			return -EBADMSG;
+		}
+		return 0;
+	}
+	/* As check_signature, for a message in two pieces. */
+	if ((fs->h.flags & SMB2_FLAGS_SIGNED) && sec->have_sign_key &&
+	    fs->h.session_id == sec->session_id) {
+		if (smb2_verify_iov(sec->sign_alg, sec->sign_key, iov, 2) != 0) {
+			snprintf(why, whylen,
+				 "a response (command %u, MessageId %llu) has a bad signature: "
+				 "it was altered in transit; dropping the connection",
+				 fs->h.command, (unsigned long long)fs->h.message_id);
+			return -EBADMSG;
+		}
+		*was_signed = true;
+	}
+	return 0;
+}
+
+/*
+ * Read one frame of n bytes.  A READ response whose caller gave a
+ * destination (conn_data.in) has its data read there and is delivered
+ * here: 0.  Anything else comes back whole in *frame for handle_frame:
+ * 1.  -errno with why set for a message to drop the connection for,
+ * with why empty for a failed read.
+ */
+static int receive_frame(struct conn *c, size_t n, uint8_t **frame, char *why, size_t whylen)
+{
+	struct conn_security sec;
+	struct frame_start fs;
+	struct pending *p;
+	struct waiter *w = NULL;
+	uint8_t *copy = NULL;
+	bool was_signed, consumed = false;
+	int ret;
+
+	*frame = NULL;
+	pthread_mutex_lock(&c->lock);
+	sec = c->sec;
+	pthread_mutex_unlock(&c->lock);
+	ret = frame_start_read(c, &sec, n, &fs);
+	if (ret < 0)
+		goto out;
+	if (ret == 1) {
+		pthread_mutex_lock(&c->lock);
+		p = pending_find(c, fs.h.message_id);
+		if (p && p->sink && p->w && p->command == SMB2_READ &&
+		    fs.count <= p->w->data->in_cap) {
+			w = p->w;
+			w->sink_busy = true;	/* pins w and its buffer */
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!w && fs.sealed)
+			smb2_decrypt_abort(&fs.d);
+	}
+	if (!w) {
+		/* Not for a destination: the whole frame, as it came. */
+		*frame = malloc(n);
+		if (!*frame) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(*frame, fs.raw, fs.have);
+		ret = transport_read_full(c->fd, *frame + fs.have, n - fs.have);
+		if (ret) {
+			free(*frame);
+			*frame = NULL;
+			goto out;
+		}
+		ret = 1;
+		goto out;
+	}
+	ret = sink_read(c, &sec, &fs, w->data->in, &was_signed, why, whylen);
+	if (!ret) {
+		copy = malloc(fs.data_off);
+		if (copy)
+			memcpy(copy, fs.head, fs.data_off);
+		else
+			ret = -ENOMEM;
+	}
+	pthread_mutex_lock(&c->lock);
+	w->sink_busy = false;
+	if (!ret) {
+		w->data->in_used = true;
+		w->data->in_got = fs.count;
+		ret = deliver(c, copy, copy, fs.data_off, true, &fs.h, was_signed,
+			      le32_get(fs.raw) == SMB2_TRANSFORM_PROTOCOL_ID, &consumed);
+		if (ret == -EBADMSG)
+			snprintf(why, whylen,
+				 "a response (command %u, MessageId %llu) should be signed but is "
+				 "not (tampering?); dropping the connection",
+				 fs.h.command, (unsigned long long)fs.h.message_id);
+		else if (ret)
+			snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
+				 (unsigned long long)fs.h.message_id);
+	}
+	pthread_cond_signal(&w->cond);	/* the caller may wait for sink_busy */
+	pthread_mutex_unlock(&c->lock);
+	if (!consumed)
+		free(copy);
+out:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	return ret;
+}
+
 void *reader_main(void *arg)
 {
 	struct conn *c = arg;
 	char why[CONN_ERRLEN];
-	uint8_t *frame;
-	size_t len, max;
+	uint8_t *frame = NULL;
+	size_t len = 0, max;
 	int ret;
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
 		max = c->max_frame;
 		pthread_mutex_unlock(&c->lock);
-		ret = transport_read_frame(c->fd, max, &frame, &len);
+		why[0] = '\0';
+		ret = transport_read_len(c->fd, max, &len);
+		if (!ret)
+			ret = receive_frame(c, len, &frame, why, sizeof(why));
 		pthread_mutex_lock(&c->lock);
 		c->last_rx = now_ms();
 		pthread_mutex_unlock(&c->lock);
-		if (ret) {
+		if (ret < 0 && !why[0]) {
 			pthread_mutex_lock(&c->lock);
 			if (ret == -EPROTO)
 				die_locked(c, -EPROTO, "malformed frame from the server (bad header or larger than %zu bytes)", max);
-			else if (ret == -ECONNRESET || ret == -EPIPE || ret == 0)
+			else if (ret == -ECONNRESET || ret == -EPIPE)
 				die_locked(c, -ENOTCONN, "the server closed the connection");
 			else
 				die_locked(c, -ENOTCONN, "reading from the server failed: %s", strerror(-ret));
 			pthread_mutex_unlock(&c->lock);
 			return NULL;
 		}
-		why[0] = '\0';
-		ret = handle_frame(c, frame, len, why, sizeof(why));
+		if (ret == 1)
+			ret = handle_frame(c, frame, len, why, sizeof(why));
 		if (ret) {
 			pthread_mutex_lock(&c->lock);
 			die_locked(c, ret == -EBADMSG ? -EIO : ret, "%s", why);

@@ -114,8 +114,9 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 {
 	struct session *s = t->s;
 	size_t start[CONN_MAX_CHAIN], len[CONN_MAX_CHAIN];
+	struct conn_wait plain = { .data = rq->data };
 	struct conn_wait patient = {
-		.patient = true, .abort = s->abort_fn, .abort_arg = s->abort_arg,
+		.patient = true, .abort = s->abort_fn, .abort_arg = s->abort_arg, .data = rq->data,
 	};
 	struct channel ch;
 	bool reauth_done = false;
@@ -143,7 +144,7 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 		if (!rq->unheld)
 			session_enter(s);
 		ret = conn_call_wait(ch.conn, rq->buf, rq->len, rq->n, rsp, 0,
-				     rq->patient ? &patient : NULL);
+				     rq->patient ? &patient : &plain);
 		if (!rq->unheld)
 			session_leave(s);
 		rq->gen = ch.gen;

@@ -34,6 +34,8 @@ struct request {
 	 * that another client holds), and until the session's abort hook
 	 * says stop, which CANCELs it (conn_wait). */
 	bool patient;
+	/* A READ's or WRITE's data out of line (conn_data), or NULL. */
+	struct conn_data *data;
 	bool resent;			/* out: it went again on a later channel */
 	uint64_t gen;			/* out: the channel it was answered on */
 };

@@ -177,8 +177,9 @@ int transport_writev(int fd, struct iovec *iov, int n, int stall_ms)
 	return 0;
 }
 
-static int read_full(int fd, uint8_t *p, size_t n)
+int transport_read_full(int fd, void *buf, size_t n)
 {
+	uint8_t *p = buf;
 	ssize_t r;
 
 	while (n) {
@@ -196,17 +197,15 @@ static int read_full(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
-int transport_read_frame(int fd, size_t max, uint8_t **buf, size_t *len)
+int transport_read_len(int fd, size_t max, size_t *len)
 {
 	uint8_t hdr[4];
 	size_t n;
-	uint8_t *p;
 	int ret;
 
-	*buf = NULL;
 	*len = 0;
 	for (;;) {
-		ret = read_full(fd, hdr, 4);
+		ret = transport_read_full(fd, hdr, 4);
 		if (ret)
 			return ret;
 		if (hdr[0] != 0)
@@ -217,10 +216,25 @@ int transport_read_frame(int fd, size_t max, uint8_t **buf, size_t *len)
 	}
 	if (n > max)
 		return -EPROTO;
+	*len = n;
+	return 0;
+}
+
+int transport_read_frame(int fd, size_t max, uint8_t **buf, size_t *len)
+{
+	size_t n;
+	uint8_t *p;
+	int ret;
+
+	*buf = NULL;
+	*len = 0;
+	ret = transport_read_len(fd, max, &n);
+	if (ret)
+		return ret;
 	p = malloc(n);
 	if (!p)
 		return -ENOMEM;
-	ret = read_full(fd, p, n);
+	ret = transport_read_full(fd, p, n);
 	if (ret) {
 		free(p);
 		return ret;

@@ -36,4 +36,10 @@ int transport_writev(int fd, struct iovec *iov, int n, int stall_ms);
  * 0-length frames (keepalives) are skipped.  -ECONNRESET on EOF. */
 int transport_read_frame(int fd, size_t max, uint8_t **buf, size_t *len);
 
+/* Its two halves, for a reader that puts a frame's bytes where they
+ * belong: the next frame's length (the same rules), then exactly n
+ * bytes of it into buf. */
+int transport_read_len(int fd, size_t max, size_t *len);
+int transport_read_full(int fd, void *buf, size_t n);
+
 #endif

@@ -153,22 +153,48 @@ check "signing: SIGNING_REQUIRED cleared (3.0)" tampered clear-signing-req "coul
 check "signing: signed TREE_CONNECT response altered" tampered flip-signed:3 "bad signature"
 check "signing: signed TREE_CONNECT response altered (2.1)" tampered flip-signed:3 "bad signature" vers=2.1
 
-# Through a real mount: a signed READ response altered in transit must
-# fail the read with EIO, and none of its bytes may reach the reader.
-if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
-	printf 'the original contents\n' >"$RIG_SHARE_DIR/file"
+# Through a real mount: a READ response altered in transit must fail
+# the read with EIO, and none of its bytes may reach the reader.  A small
+# file's READ comes whole; a large one's data is read straight into the
+# reader's buffer (conn_reader.c) and checked there.  $1: rig config,
+# $2: proxy mode, $3: file size in KiB (0: one line).  The proxy alters
+# the first such response of each connection: the kernel, after a
+# failed read, asks again page by page, and each of those must fail too.
+read_altered() {
+	local config=$1 mode=$2 kib=$3 mnt pid out rc
+	if [ "$kib" = 0 ]; then
+		printf 'the original contents\n' >"$RIG_SHARE_DIR/file"
+	else
+		python3 -c 'import sys; sys.stdout.write(("the original contents\n" * 99999)[:int(sys.argv[1]) * 1024])' \
+			"$kib" >"$RIG_SHARE_DIR/file"
+	fi
 	chown "$RIG_USER" "$RIG_SHARE_DIR/file"
 	mnt=$(mktemp -d)
 	at_exit rmdir "$mnt"
-	proxy_start flip-signed:8
+	proxy_start "$mode"
 	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$mnt" -o "port=$PROBE_PORT,credentials=$RIG_CREDENTIALS"
 	pid=$(daemon_pid "//$RIG_ADDR/$RIG_SHARE" "$mnt")
 	at_exit "umount_rig '$mnt' $pid"
-	out=$(cat "$mnt/file" 2>&1) && rc=0 || rc=$?
-	check "signed READ altered: the read fails with EIO" bash -c "[ $rc != 0 ] && grep -q 'Input/output error' <<<'$out'"
-	check "signed READ altered: no tampered byte reaches the reader" bash -c "! grep -q 'original' <<<'$out'"
+	out=$(mktemp)
+	at_exit rm -f "$out"
+	cat "$mnt/file" >"$out" 2>&1 && rc=0 || rc=$?
+	check "$config READ of ${kib} KiB altered: the read fails with EIO (exit $rc)" \
+		bash -c "[ $rc != 0 ] && grep -q 'Input/output error' '$out'"
+	check "$config READ of ${kib} KiB altered: no tampered byte reaches the reader" \
+		bash -c "! grep -q 'original' '$out'"
 	umount_rig "$mnt" "$pid"
 	proxy_stop
+}
+
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	read_altered signed flip-signed:8 0
+	read_altered signed flip-signed:8 512
+fi
+rig_stop
+
+rig_start encrypt
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	read_altered sealed flip-sealed:1000 512
 fi
 rig_stop
 

@@ -21,6 +21,8 @@ Modes (each acts on the first matching message of each connection):
                        STATUS_ACCESS_DENIED error response
   flip-signed:CMD      flip the last byte of the first signed response to
                        command CMD (a number, e.g. 8 for READ, 3 TREE_CONNECT)
+  flip-sealed:N        flip the last byte of the first encrypted (transform)
+                       frame from the server longer than N bytes
   drop-ap-rep          replace the security buffer of the first successful
                        SESSION_SETUP response with a bare SPNEGO
                        accept-completed (a Kerberos server that never proves
@@ -113,6 +115,11 @@ class Tamper:
     # --- server -> client -------------------------------------------------
     def from_server(self, f):
         self.server_frames += 1
+        m = self.mode
+        if (m.startswith("flip-sealed:") and not self.done and f[:4] == b"\xfdSMB" and
+                len(f) > int(m.split(":", 1)[1], 0)):
+            f[-1] ^= 0x01
+            self.done = True
         if f[:4] != SMB2_MAGIC:
             return f
         cmd = struct.unpack_from("<H", f, 12)[0]
