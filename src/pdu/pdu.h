@@ -295,8 +295,8 @@ int pdu_read_enc(struct wr *w, struct smb2_fid fid, uint64_t offset, uint32_t le
 int pdu_read_dec(const uint8_t *msg, size_t len, const uint8_t **data, size_t *n);
 
 /* The fixed part of a READ response: the offset of its data from the
- * header's start (at least 80) and the data's length.  msg needs only
- * those 80 bytes. */
+ * header's start (as sent: the caller checks it) and the data's length.
+ * msg needs only those 80 bytes.  pdu_read_dec is this and the data. */
 #define PDU_READ_RSP_FIXED 16
 int pdu_read_head_dec(const uint8_t *msg, size_t len, size_t *data_off, uint32_t *count);
 

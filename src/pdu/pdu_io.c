@@ -39,35 +39,6 @@ int pdu_read_enc(struct wr *w, struct smb2_fid fid, uint64_t offset, uint32_t le
 	return w->bad ? -ENOMEM : 0;
 }
 
-/* MS-SMB2 2.2.20 READ Response */
-int pdu_read_dec(const uint8_t *msg, size_t len, const uint8_t **data, size_t *n)
-{
-	struct rd r, d;
-	uint8_t off;
-	uint32_t count;
-
-	*data = NULL;
-	*n = 0;
-	rd_init(&r, msg, len);
-	rd_seek(&r, SMB2_HEADER_SIZE);
-	if (rd_u16(&r) != 17)
-		return -EPROTO;
-	off = rd_u8(&r);
-	rd_skip(&r, 1);
-	count = rd_u32(&r);
-	rd_skip(&r, 8);			/* DataRemaining, Reserved2 */
-	if (r.bad)
-		return -EPROTO;
-	if (count) {
-		d = rd_sub(&r, off, count);
-		if (r.bad)
-			return -EPROTO;
-		*data = d.p;
-		*n = d.len;
-	}
-	return 0;
-}
-
 /* MS-SMB2 2.2.20 READ Response, its fixed part only (the 16 bytes after
  * the header): where its data starts in the message and how long it is,
  * so a receiver can read the data straight to where it belongs. */
@@ -83,8 +54,28 @@ int pdu_read_head_dec(const uint8_t *msg, size_t len, size_t *data_off, uint32_t
 	rd_skip(&r, 1);
 	*count = rd_u32(&r);
 	rd_skip(&r, 8);			/* DataRemaining, Reserved2 */
-	if (r.bad || *data_off < SMB2_HEADER_SIZE + PDU_READ_RSP_FIXED)
+	return r.bad ? -EPROTO : 0;
+}
+
+/* MS-SMB2 2.2.20 READ Response */
+int pdu_read_dec(const uint8_t *msg, size_t len, const uint8_t **data, size_t *n)
+{
+	struct rd r, d;
+	size_t off;
+	uint32_t count;
+
+	*data = NULL;
+	*n = 0;
+	if (pdu_read_head_dec(msg, len, &off, &count) != 0)
 		return -EPROTO;
+	if (count) {
+		rd_init(&r, msg, len);
+		d = rd_sub(&r, off, count);
+		if (r.bad)
+			return -EPROTO;
+		*data = d.p;
+		*n = d.len;
+	}
 	return 0;
 }
 
