@@ -24,6 +24,31 @@
 #include "wire.h"
 
 
+#define WHY_BAD_TAG "an encrypted message failed authentication (tampered with, or wrong key)"
+
+/* Why the connection is dropped, in the words both receive paths use:
+ * a signature that does not verify. */
+static void why_bad_signature(char *why, size_t whylen, const struct smb2_hdr *h)
+{
+	snprintf(why, whylen,
+		 "a response (command %u, MessageId %llu) has a bad signature: "
+		 "it was altered in transit; dropping the connection",
+		 h->command, (unsigned long long)h->message_id);
+}
+
+/* ... and deliver() refusing a message (ret, non-zero). */
+static void why_undelivered(char *why, size_t whylen, int ret, const struct smb2_hdr *h)
+{
+	if (ret == -EBADMSG)
+		snprintf(why, whylen,
+			 "a response (command %u, MessageId %llu, %s) should be signed but is "
+			 "not (tampering?); dropping the connection",
+			 h->command, (unsigned long long)h->message_id, ntstatus_name(h->status));
+	else
+		snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
+			 (unsigned long long)h->message_id);
+}
+
 /* Verify a received message's signature if it carries one for our
  * session.  Whether an unsigned message is acceptable depends on its
  * request, and is decided in deliver().  Returns 0 or -EBADMSG.
@@ -136,9 +161,9 @@ static int deliver(struct conn *c, const uint8_t *frame, uint8_t *msg, size_t le
 
 /* Process one frame (plaintext, possibly a chain).  Returns 0 or a
  * negative errno with c->dead_why not yet set (the caller kills). */
-static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, size_t whylen)
+static int handle_frame(struct conn *c, const struct conn_security *sec, uint8_t *frame,
+			size_t flen, char *why, size_t whylen)
 {
-	struct conn_security sec;
 	struct smb2_hdr h;
 	uint8_t *buf = frame, *msg;
 	size_t len = flen, off = 0, mlen;
@@ -148,22 +173,17 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 	long plen;
 	int ret = 0;
 
-	pthread_mutex_lock(&c->lock);
-	sec = c->sec;
-	pthread_mutex_unlock(&c->lock);
-
 	if (len >= 4 && le32_get(buf) == SMB2_TRANSFORM_PROTOCOL_ID) {
-		if (!sec.encrypt || len < SMB2_TRANSFORM_HEADER_SIZE ||
-		    le64_get(buf + 44) != sec.session_id) {
+		if (!sec->encrypt || len < SMB2_TRANSFORM_HEADER_SIZE ||
+		    le64_get(buf + 44) != sec->session_id) {
 			snprintf(why, whylen, "received an encrypted message for a session that does not encrypt");
 			ret = -EPROTO;
 			goto out;
 		}
-		plen = smb2_decrypt(sec.cipher, sec.dec_key, buf, len);
+		plen = smb2_decrypt(sec->cipher, sec->dec_key, buf, len);
 		if (plen < 0) {
-			snprintf(why, whylen, plen == -EBADMSG ?
-				 "an encrypted message failed authentication (tampered with, or wrong key)" :
-				 "malformed encrypted message");
+			snprintf(why, whylen, "%s",
+				 plen == -EBADMSG ? WHY_BAD_TAG : "malformed encrypted message");
 			ret = plen == -EBADMSG ? -EBADMSG : -EPROTO;
 			goto out;
 		}
@@ -208,7 +228,7 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 		} else {
 			mlen = len - off;
 		}
-		if (sec.encrypt && !encrypted && h.session_id == sec.session_id &&
+		if (sec->encrypt && !encrypted && h.session_id == sec->session_id &&
 		    h.message_id != BREAK_MESSAGE_ID) {
 			snprintf(why, whylen, "the server sent an unencrypted response on an encrypted session");
 			ret = -EPROTO;
@@ -220,7 +240,7 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 				c->break_fn(c->break_arg, msg, mlen);
 			pthread_mutex_unlock(&c->break_lock);
 		} else {
-			ret = check_signature(&sec, msg, &mlen, &h, encrypted, &was_signed);
+			ret = check_signature(sec, msg, &mlen, &h, encrypted, &was_signed);
 			if ((ret || !was_signed) && chain_expired && (h.flags & SMB2_FLAGS_RELATED_OPERATIONS)) {
 				/* Samba answers the related requests behind an
 				 * expired session's first one with a copy of the
@@ -233,10 +253,7 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 				ret = 0;
 			}
 			if (ret) {
-				snprintf(why, whylen,
-					 "a response (command %u, MessageId %llu) has a bad signature: "
-					 "it was altered in transit; dropping the connection",
-					 h.command, (unsigned long long)h.message_id);
+				why_bad_signature(why, whylen, &h);
 				goto out;
 			}
 			if ((was_signed || encrypted) && h.status == STATUS_NETWORK_SESSION_EXPIRED)
@@ -245,15 +262,8 @@ static int handle_frame(struct conn *c, uint8_t *frame, size_t flen, char *why, 
 			ret = deliver(c, frame, msg, mlen, frame_owned && h.next_command == 0 && off == 0,
 				      &h, was_signed, encrypted, &consumed);
 			pthread_mutex_unlock(&c->lock);
-			if (ret == -EBADMSG) {
-				snprintf(why, whylen,
-					 "a response (command %u, MessageId %llu, %s) should be signed but is "
-					 "not (tampering?); dropping the connection",
-					 h.command, (unsigned long long)h.message_id, ntstatus_name(h.status));
-				goto out;
-			} else if (ret) {
-				snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
-					 (unsigned long long)h.message_id);
+			if (ret) {
+				why_undelivered(why, whylen, ret, &h);
 				goto out;
 			}
 		}
@@ -336,7 +346,7 @@ static int frame_start_read(struct conn *c, const struct conn_security *sec, siz
 	    !(fs->h.flags & SMB2_FLAGS_SERVER_TO_REDIR) || (fs->h.flags & SMB2_FLAGS_ASYNC_COMMAND) ||
 	    fs->h.command != SMB2_READ || fs->h.next_command || fs->h.status != STATUS_SUCCESS ||
 	    pdu_read_head_dec(fs->head, SINK_PROBE, &fs->data_off, &fs->count) != 0 ||
-	    fs->count == 0 || fs->data_off + fs->count != n - pre)
+	    fs->count == 0 || fs->data_off < SINK_PROBE || fs->data_off + fs->count != n - pre)
 		goto not_mine;
 	return 1;
 not_mine:
@@ -379,8 +389,7 @@ static int sink_read(struct conn *c, const struct conn_security *sec, struct fra
 		if (smb2_decrypt_finish(&fs->d) != 0) {
 			/* Never leave unauthenticated plaintext behind. */
 			memset(dst, 0, fs->count);
-			snprintf(why, whylen,
-				 "an encrypted message failed authentication (tampered with, or wrong key)");
+			snprintf(why, whylen, "%s", WHY_BAD_TAG);
 			return -EBADMSG;
 		}
 		return 0;
@@ -389,10 +398,7 @@ static int sink_read(struct conn *c, const struct conn_security *sec, struct fra
 	if ((fs->h.flags & SMB2_FLAGS_SIGNED) && sec->have_sign_key &&
 	    fs->h.session_id == sec->session_id) {
 		if (smb2_verify_iov(sec->sign_alg, sec->sign_key, iov, 2) != 0) {
-			snprintf(why, whylen,
-				 "a response (command %u, MessageId %llu) has a bad signature: "
-				 "it was altered in transit; dropping the connection",
-				 fs->h.command, (unsigned long long)fs->h.message_id);
+			why_bad_signature(why, whylen, &fs->h);
 			return -EBADMSG;
 		}
 		*was_signed = true;
@@ -401,14 +407,15 @@ static int sink_read(struct conn *c, const struct conn_security *sec, struct fra
 }
 
 /*
- * Read one frame of n bytes.  A READ response whose caller gave a
- * destination (conn_data.in) has its data read there and is delivered
- * here: 0.  Anything else comes back whole in *frame for handle_frame:
- * 1.  -errno with why set for a message to drop the connection for,
- * with why empty for a failed read.
+ * Read and handle one frame of n bytes.  A READ response whose caller
+ * gave a destination (conn_data.in) has its data read there; anything
+ * else is read whole and goes to handle_frame.  0, or -errno with why
+ * set for a message to drop the connection for, with why empty for a
+ * failed read.
  */
-static int receive_frame(struct conn *c, size_t n, uint8_t **frame, char *why, size_t whylen)
+static int receive_frame(struct conn *c, size_t n, char *why, size_t whylen)
 {
+	uint8_t *frame;
 	struct conn_security sec;
 	struct frame_start fs;
 	struct pending *p;
@@ -417,7 +424,6 @@ static int receive_frame(struct conn *c, size_t n, uint8_t **frame, char *why, s
 	bool was_signed, consumed = false;
 	int ret;
 
-	*frame = NULL;
 	pthread_mutex_lock(&c->lock);
 	sec = c->sec;
 	pthread_mutex_unlock(&c->lock);
@@ -438,19 +444,18 @@ static int receive_frame(struct conn *c, size_t n, uint8_t **frame, char *why, s
 	}
 	if (!w) {
 		/* Not for a destination: the whole frame, as it came. */
-		*frame = malloc(n);
-		if (!*frame) {
+		frame = malloc(n);
+		if (!frame) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		memcpy(*frame, fs.raw, fs.have);
-		ret = transport_read_full(c->fd, *frame + fs.have, n - fs.have);
+		memcpy(frame, fs.raw, fs.have);
+		ret = transport_read_full(c->fd, frame + fs.have, n - fs.have);
 		if (ret) {
-			free(*frame);
-			*frame = NULL;
+			free(frame);
 			goto out;
 		}
-		ret = 1;
+		ret = handle_frame(c, &sec, frame, n, why, whylen);	/* frees frame */
 		goto out;
 	}
 	ret = sink_read(c, &sec, &fs, w->data->in, &was_signed, why, whylen);
@@ -468,14 +473,8 @@ static int receive_frame(struct conn *c, size_t n, uint8_t **frame, char *why, s
 		w->data->in_got = fs.count;
 		ret = deliver(c, copy, copy, fs.data_off, true, &fs.h, was_signed,
 			      le32_get(fs.raw) == SMB2_TRANSFORM_PROTOCOL_ID, &consumed);
-		if (ret == -EBADMSG)
-			snprintf(why, whylen,
-				 "a response (command %u, MessageId %llu) should be signed but is "
-				 "not (tampering?); dropping the connection",
-				 fs.h.command, (unsigned long long)fs.h.message_id);
-		else if (ret)
-			snprintf(why, whylen, "the server answered MessageId %llu, which is not in flight",
-				 (unsigned long long)fs.h.message_id);
+		if (ret)
+			why_undelivered(why, whylen, ret, &fs.h);
 	}
 	pthread_cond_signal(&w->cond);	/* the caller may wait for sink_busy */
 	pthread_mutex_unlock(&c->lock);
@@ -490,7 +489,6 @@ void *reader_main(void *arg)
 {
 	struct conn *c = arg;
 	char why[CONN_ERRLEN];
-	uint8_t *frame = NULL;
 	size_t len = 0, max;
 	int ret;
 
@@ -501,7 +499,7 @@ void *reader_main(void *arg)
 		why[0] = '\0';
 		ret = transport_read_len(c->fd, max, &len);
 		if (!ret)
-			ret = receive_frame(c, len, &frame, why, sizeof(why));
+			ret = receive_frame(c, len, why, sizeof(why));
 		pthread_mutex_lock(&c->lock);
 		c->last_rx = now_ms();
 		pthread_mutex_unlock(&c->lock);
@@ -516,8 +514,6 @@ void *reader_main(void *arg)
 			pthread_mutex_unlock(&c->lock);
 			return NULL;
 		}
-		if (ret == 1)
-			ret = handle_frame(c, frame, len, why, sizeof(why));
 		if (ret) {
 			pthread_mutex_lock(&c->lock);
 			die_locked(c, ret == -EBADMSG ? -EIO : ret, "%s", why);
