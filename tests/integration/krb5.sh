@@ -126,9 +126,7 @@ id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /none
 uid=$(id -u "$user")
 umnt=$work/user-mnt
 mkdir -p "$umnt" && chown "$user" "$umnt"
-fuse_mode=$(stat -c %a /dev/fuse)
-chmod 0666 /dev/fuse
-at_exit "chmod $fuse_mode /dev/fuse"
+fuse_open_to_all
 # Their default cache (FILE:/tmp/krb5cc_UID, as krb5.conf leaves it).
 at_exit "runuser -u '$user' -- env KRB5_CONFIG='$KRB5_CONFIG' kdestroy -q 2>/dev/null"
 as_user() { runuser -u "$user" -- env -u KRB5CCNAME KRB5_CONFIG="$KRB5_CONFIG" "$@"; }

@@ -41,6 +41,49 @@ need_cmd() {
 # Run a command at exit (before the servers stop), e.g. an unmount.
 at_exit() { _cleanups+=("$*"); }
 
+# fuse_open_to_all: make /dev/fuse usable by every user, as a normal
+# system has it, for the tests of ordinary users' mounts; the EXIT trap
+# puts the old mode back.  Tests run in parallel (make check -j), so the
+# old mode is kept once, in a state file shared under a lock, with one
+# line per test holding it open; the last one out restores it.  A holder
+# that died without its trap is pruned by PID, so a killed run cannot
+# leave the device open for good.
+_FUSE_STATE=${TMPDIR:-/tmp}/.smbfuse-devfuse
+fuse_open_to_all() {
+	(
+		flock 8
+		_fuse_prune
+		[ -s "$_FUSE_STATE" ] || echo "mode $(stat -c %a /dev/fuse)" >"$_FUSE_STATE"
+		echo "pid $$" >>"$_FUSE_STATE"
+		chmod 0666 /dev/fuse
+	) 8>"$_FUSE_STATE.lock"
+	at_exit _fuse_release
+}
+_fuse_release() {
+	(
+		flock 8
+		sed -i "/^pid $$\$/d" "$_FUSE_STATE"
+		_fuse_prune
+	) 8>"$_FUSE_STATE.lock"
+}
+# (under the lock) drop holders that are gone; with none left, restore.
+_fuse_prune() {
+	local k v mode="" live=()
+	[ -s "$_FUSE_STATE" ] || return 0
+	while read -r k v; do
+		case $k in
+		mode) mode=$v ;;
+		pid) [ -d "/proc/$v" ] && live+=("$v") ;;
+		esac
+	done <"$_FUSE_STATE"
+	if [ ${#live[@]} = 0 ]; then
+		[ -z "$mode" ] || chmod "$mode" /dev/fuse
+		rm -f "$_FUSE_STATE"
+	else
+		{ echo "mode $mode"; printf 'pid %s\n' "${live[@]}"; } >"$_FUSE_STATE"
+	fi
+}
+
 # rig_start CONFIG: start a server; sets the RIG_* variables of smbrig
 # (SMBRIG_NETNS=1 rig_start CONFIG: in a network namespace).
 rig_start() {

@@ -200,9 +200,7 @@ home=$(getent passwd "$user" | cut -d: -f6)
 mkdir -p "$home/share" && chown "$user" "$home" "$home/share"
 install -m 0600 -o "$user" "$RIG_CREDENTIALS" "$home/cred"
 # As a normal system has it: /dev/fuse usable by everyone.
-fuse_mode=$(stat -c %a /dev/fuse)
-chmod 0666 /dev/fuse
-at_exit "chmod $fuse_mode /dev/fuse"
+fuse_open_to_all
 check "ordinary user mounts onto a directory they own" runuser -u "$user" -- \
 	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$home/share" -o "port=$RIG_PORT,credentials=$home/cred"
 check "user mount: files readable by that user" runuser -u "$user" -- cat "$home/share/hello.txt"

@@ -26,9 +26,7 @@ at_exit "userdel '$user' 2>/dev/null"
 mkdir -p "$work/root-mnt" "$work/user-mnt" "$work/sbin" "$work/orig-sbin"
 chown "$user" "$work/user-mnt"
 install -m 0600 -o "$user" "$RIG_CREDENTIALS" "$work/user.cred"
-fuse_mode=$(stat -c %a /dev/fuse)
-chmod 0666 /dev/fuse
-at_exit "chmod $fuse_mode /dev/fuse"
+fuse_open_to_all
 
 for f in /usr/sbin/*; do ln -s "$work/orig-sbin/${f##*/}" "$work/sbin/"; done
 ln -sf "$SMBFUSE" "$work/sbin/mount.smbfuse"
