@@ -79,6 +79,16 @@ int chain_send(struct chain *ch)
 	return ret;
 }
 
+int chain_send_detached(struct chain *ch)
+{
+	struct request rq = { .buf = ch->w.p, .len = ch->w.len, .n = ch->n, .no_resend = true };
+
+	if (ch->w.bad)
+		return -ENOMEM;
+	memcpy(rq.open, ch->open, sizeof(rq.open));
+	return tree_send_detached(ch->c->t, &rq);
+}
+
 uint32_t chain_status(const struct chain *ch, int i)
 {
 	return le32_get(ch->rsp[i].buf + SMB2_HDR_STATUS);

@@ -116,6 +116,8 @@ void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge);
 void chain_next_on(struct chain *ch, uint16_t command, uint16_t credit_charge,
 		   struct smb_open *o);
 int chain_send(struct chain *ch);
+/* Send and do not wait for the answers (tree_send_detached). */
+int chain_send_detached(struct chain *ch);
 uint32_t chain_status(const struct chain *ch, int i);
 void chain_free(struct chain *ch);
 

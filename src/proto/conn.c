@@ -515,36 +515,60 @@ static void send_cancels(struct conn *c, const uint8_t *req, const size_t *start
 	}
 }
 
-static int call(struct conn *c, uint8_t *req, size_t len, int n,
-		struct conn_msg *rsp, int timeout_ms, const struct conn_wait *wt)
+/* Release what a call holds once nothing more can arrive for it: wait
+ * out the reader filling data->in (the caller frees that buffer next),
+ * and on failure the responses that did come. */
+static void call_end(struct conn_call *k, int ret)
+{
+	struct conn *c = k->c;
+	int i;
+
+	pthread_mutex_lock(&c->lock);
+	while (k->w.sink_busy)
+		pthread_cond_wait(&k->w.cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	if (ret)
+		for (i = 0; i < k->n; i++)
+			conn_msg_free(&k->w.rsp[i]);
+	pthread_cond_destroy(&k->w.cond);
+}
+
+/* Register the n messages of req under new MessageIds and send them as
+ * one frame; their responses will go to rsp.  On failure nothing is
+ * left registered and k needs no call_end. */
+static int submit(struct conn *c, struct conn_call *k, uint8_t *req, size_t len, int n,
+		  struct conn_msg *rsp, int timeout_ms, const struct conn_wait *wt)
 {
 	struct pending *pend[CONN_MAX_CHAIN] = { 0 };
-	uint64_t mids[CONN_MAX_CHAIN], wake;
-	uint16_t charges[CONN_MAX_CHAIN];
-	size_t starts[CONN_MAX_CHAIN], lens[CONN_MAX_CHAIN], off = 0;
+	size_t off = 0;
 	struct conn_data *data = wt ? wt->data : NULL;
 	const void *out = data ? data->out : NULL;
 	size_t out_len = out ? data->out_len : 0;
 	struct conn_security sec;
-	struct waiter w;
 	struct timespec ts;
 	uint32_t need = 0, next;
 	uint16_t charge, request;
-	bool probe = timeout_ms <= 0 && c->info.dialect, alive, cancelled = false, stop = false;
-	int i, ret = 0, registered = 0, extensions = 0;
+	int i, ret = 0, registered = 0;
 
 	if (n < 1 || n > CONN_MAX_CHAIN)
 		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->c = c;
+	k->req = req;
+	k->n = n;
+	if (wt)
+		k->wait = *wt;
+	k->has_wait = wt != NULL;
 	/* Where each message of the chain starts and how long it is. */
 	for (i = 0; i < n; i++) {
 		if (len - off < SMB2_HEADER_SIZE)
 			return -EINVAL;
-		starts[i] = off;
+		k->starts[i] = off;
 		next = le32_get(req + off + SMB2_HDR_NEXT_COMMAND);
 		if (i < n - 1 ? next == 0 || next > len - off : next != 0)
 			return -EINVAL;
-		lens[i] = i < n - 1 ? next : len - off;
-		off += lens[i];
+		k->lens[i] = i < n - 1 ? next : len - off;
+		off += k->lens[i];
 		rsp[i].buf = NULL;
 		rsp[i].len = 0;
 	}
@@ -555,19 +579,19 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 		data->in_got = 0;
 	}
 
+	k->probe = timeout_ms <= 0 && c->info.dialect;
 	if (timeout_ms <= 0)
 		timeout_ms = c->request_timeout_ms;
-	memset(&w, 0, sizeof(w));
-	cond_init_monotonic(&w.cond);
-	w.rsp = rsp;
-	w.data = data;
-	w.remaining = n;
-	w.timeout_ms = timeout_ms;
-	w.deadline = now_ms() + (uint64_t)timeout_ms;
+	cond_init_monotonic(&k->w.cond);
+	k->w.rsp = rsp;
+	k->w.data = data;
+	k->w.remaining = n;
+	k->w.timeout_ms = timeout_ms;
+	k->w.deadline = now_ms() + (uint64_t)timeout_ms;
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < n; i++)
-		need += charge_of(c, req + starts[i]);
+		need += charge_of(c, req + k->starts[i]);
 	/* Wait for credits; with none granted and nothing in flight none
 	 * will ever come. */
 	while (!c->dead && c->credits < need) {
@@ -575,25 +599,25 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 			pthread_mutex_unlock(&c->lock);
 			ret = -EAGAIN;
 			log_debug("the server granted no credits and nothing is in flight");
-			goto out_nolock;
+			goto out_nothing;
 		}
-		ts = ms_to_timespec(w.deadline);
+		ts = ms_to_timespec(k->w.deadline);
 		if (pthread_cond_timedwait(&c->credit_cond, &c->lock, &ts) == ETIMEDOUT) {
 			pthread_mutex_unlock(&c->lock);
 			ret = -ETIMEDOUT;
-			goto out_nolock;
+			goto out_nothing;
 		}
 	}
 	if (c->dead) {
 		ret = c->dead_err ? c->dead_err : -ENOTCONN;
 		pthread_mutex_unlock(&c->lock);
-		goto out_nolock;
+		goto out_nothing;
 	}
 	for (i = 0; i < n; i++) {
-		uint8_t *m = req + starts[i];
+		uint8_t *m = req + k->starts[i];
 
 		charge = charge_of(c, m);
-		charges[i] = charge;
+		k->charges[i] = charge;
 		/* Ask for enough to keep many requests in flight. */
 		request = (uint16_t)(charge + (c->credits < CREDIT_TARGET ? 64 : 0));
 		le16_put(m + SMB2_HDR_CREDIT, request);
@@ -601,19 +625,19 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 		 * a single-credit request. */
 		le16_put(m + SMB2_HDR_CREDIT_CHARGE,
 			 c->info.dialect == SMB2_DIALECT_202 ? 0 : charge);
-		mids[i] = c->next_mid;
-		le64_put(m + SMB2_HDR_MESSAGE_ID, mids[i]);
+		k->mids[i] = c->next_mid;
+		le64_put(m + SMB2_HDR_MESSAGE_ID, k->mids[i]);
 		c->next_mid += charge;
 		c->credits -= charge;
 		pend[i] = calloc(1, sizeof(*pend[i]));
 		if (!pend[i]) {
-			unregister(c, mids, charges, registered);
+			unregister(c, k->mids, k->charges, registered);
 			pthread_mutex_unlock(&c->lock);
 			ret = -ENOMEM;
-			goto out_nolock;
+			goto out_nothing;
 		}
-		pend[i]->mid = mids[i];
-		pend[i]->w = &w;
+		pend[i]->mid = k->mids[i];
+		pend[i]->w = &k->w;
 		pend[i]->slot = i;
 		pend[i]->command = le16_get(m + SMB2_HDR_COMMAND);
 		pend[i]->sink = data && data->in && i == n - 1 && pend[i]->command == SMB2_READ;
@@ -626,47 +650,66 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 			(c->sec.sign && c->sec.have_sign_key &&
 			 le64_get(m + SMB2_HDR_SESSION_ID) == c->sec.session_id &&
 			 pend[i]->command != SMB2_SESSION_SETUP && pend[i]->command != SMB2_NEGOTIATE);
-		pend[i]->next = *bucket(c, mids[i]);
-		*bucket(c, mids[i]) = pend[i];
+		pend[i]->next = *bucket(c, k->mids[i]);
+		*bucket(c, k->mids[i]) = pend[i];
 		c->inflight++;
 		registered++;
 	}
 	sec = c->sec;
 	pthread_mutex_unlock(&c->lock);
 
-	ret = protect_and_send(c, &sec, req, len, n, starts, lens, out, out_len);
+	ret = protect_and_send(c, &sec, req, len, n, k->starts, k->lens, out, out_len);
 	OPENSSL_cleanse(&sec, sizeof(sec));
-	if (ret == -ENOTCONN) {
-		pthread_mutex_lock(&c->lock);
-		ret = c->dead_err ? c->dead_err : -ENOTCONN;
-		pthread_mutex_unlock(&c->lock);
-		goto out_free;
-	}
-	if (ret)
-		goto out_abandon;
+	if (ret == 0)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (ret == -ENOTCONN)
+		ret = c->dead_err ? c->dead_err : -ENOTCONN;	/* and death took the entries */
+	else if (!c->dead)
+		unregister(c, k->mids, k->charges, n);
+	pthread_mutex_unlock(&c->lock);
+	call_end(k, ret);
+	return ret;
+out_nothing:
+	pthread_cond_destroy(&k->w.cond);
+	return ret;
+}
+
+/* Wait for every response of a submitted call (in the rsp it named),
+ * with its deadline, the ECHO probe and the wait options it was given;
+ * then release it.  0 or -errno as conn_call. */
+static int collect(struct conn_call *k)
+{
+	struct conn *c = k->c;
+	const struct conn_wait *wt = k->has_wait ? &k->wait : NULL;
+	int timeout_ms = k->w.timeout_ms;
+	bool alive, cancelled = false, stop = false;
+	struct timespec ts;
+	int ret = 0, extensions = 0;
+	uint64_t wake;
 
 	pthread_mutex_lock(&c->lock);
-	while (w.remaining > 0 && !w.err) {
-		bool waits_on = wt && wt->patient && w.interim && !cancelled;
+	while (k->w.remaining > 0 && !k->w.err) {
+		bool waits_on = wt && wt->patient && k->w.interim && !cancelled;
 
 		/* Wake by the deadline, and often enough to ask abort. */
-		wake = waits_on ? UINT64_MAX : w.deadline;
+		wake = waits_on ? UINT64_MAX : k->w.deadline;
 		if (wt && wt->abort && !cancelled && wake > now_ms() + CONN_ABORT_POLL_MS)
 			wake = now_ms() + CONN_ABORT_POLL_MS;
 		if (wake == UINT64_MAX) {
-			pthread_cond_wait(&w.cond, &c->lock);
+			pthread_cond_wait(&k->w.cond, &c->lock);
 		} else {
 			ts = ms_to_timespec(wake);
-			pthread_cond_timedwait(&w.cond, &c->lock, &ts);
+			pthread_cond_timedwait(&k->w.cond, &c->lock, &ts);
 		}
-		if (w.remaining == 0 || w.err)
+		if (k->w.remaining == 0 || k->w.err)
 			continue;
 		if (wt && wt->abort && !cancelled) {
 			/* The hook is the fs layer's: not under c->lock. */
 			pthread_mutex_unlock(&c->lock);
 			stop = wt->abort(wt->abort_arg) != 0;
 			pthread_mutex_lock(&c->lock);
-			if (w.remaining == 0 || w.err)
+			if (k->w.remaining == 0 || k->w.err)
 				continue;
 		}
 		if (stop && !cancelled) {
@@ -674,11 +717,11 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 			 * request too, or it would grant a lock nobody
 			 * waits for.  Its answer still comes, soon. */
 			cancelled = true;
-			send_cancels(c, req, starts, mids, n);
-			w.deadline = now_ms() + (uint64_t)timeout_ms;
+			send_cancels(c, k->req, k->starts, k->mids, k->n);
+			k->w.deadline = now_ms() + (uint64_t)timeout_ms;
 			continue;
 		}
-		if (waits_on || now_ms() < w.deadline)
+		if (waits_on || now_ms() < k->w.deadline)
 			continue;
 		/* No answer in time: is the server slow, or is the link
 		 * gone?  An ECHO tells.  Unanswered, it kills the connection
@@ -686,46 +729,86 @@ static int call(struct conn *c, uint8_t *req, size_t len, int n,
 		 * stopped answering); answered, this request waits on, a few
 		 * times over at most.  Not for a caller's own deadline
 		 * (courtesy messages at unmount), nor before NEGOTIATE. */
-		if (probe && extensions < SLOW_SERVER_EXTENSIONS) {
+		if (k->probe && extensions < SLOW_SERVER_EXTENSIONS) {
 			pthread_mutex_unlock(&c->lock);
 			alive = send_echo(c, echo_timeout_ms(c)) == 0;
 			pthread_mutex_lock(&c->lock);
 			if (alive) {
 				extensions++;
-				w.deadline = now_ms() + (uint64_t)timeout_ms;
+				k->w.deadline = now_ms() + (uint64_t)timeout_ms;
 				continue;
 			}
-			if (w.err || w.remaining == 0)
+			if (k->w.err || k->w.remaining == 0)
 				continue;
 		}
-		abandon(c, mids, n);
+		abandon(c, k->mids, k->n);
 		ret = -ETIMEDOUT;
 		break;
 	}
-	if (!ret && w.err)
-		ret = w.err;
+	if (!ret && k->w.err)
+		ret = k->w.err;
 	pthread_mutex_unlock(&c->lock);
-	goto out_free;
-
-out_abandon:
-	OPENSSL_cleanse(&sec, sizeof(sec));
-	pthread_mutex_lock(&c->lock);
-	if (!c->dead)
-		unregister(c, mids, charges, n);
-	pthread_mutex_unlock(&c->lock);
-out_free:
-	/* The reader may be filling data->in for us: never leave it a
-	 * buffer that is gone. */
-	pthread_mutex_lock(&c->lock);
-	while (w.sink_busy)
-		pthread_cond_wait(&w.cond, &c->lock);
-	pthread_mutex_unlock(&c->lock);
-	if (ret)
-		for (i = 0; i < n; i++)
-			conn_msg_free(&rsp[i]);
-out_nolock:
-	pthread_cond_destroy(&w.cond);
+	call_end(k, ret);
 	return ret;
+}
+
+static int call(struct conn *c, uint8_t *req, size_t len, int n,
+		struct conn_msg *rsp, int timeout_ms, const struct conn_wait *wt)
+{
+	struct conn_call k;
+	int ret;
+
+	ret = submit(c, &k, req, len, n, rsp, timeout_ms, wt);
+	return ret ? ret : collect(&k);
+}
+
+int conn_submit(struct conn *c, uint8_t *req, size_t len, int n, int timeout_ms,
+		const struct conn_wait *wait, struct conn_call **call)
+{
+	struct conn_call *k;
+	int ret;
+
+	*call = NULL;
+	k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	ret = submit(c, k, req, len, n, k->slots, timeout_ms, wait);
+	if (ret) {
+		free(k);
+		return ret;
+	}
+	conn_get(c);	/* the call's, until it is collected or detached */
+	*call = k;
+	return 0;
+}
+
+int conn_collect(struct conn_call *k, struct conn_msg *rsp)
+{
+	struct conn *c = k->c;
+	int i, ret;
+
+	ret = collect(k);
+	for (i = 0; !ret && i < k->n; i++)
+		rsp[i] = k->slots[i];
+	free(k);
+	conn_put(c);
+	return ret;
+}
+
+void conn_detach(struct conn_call *k)
+{
+	struct conn *c;
+
+	if (!k)
+		return;
+	c = k->c;
+	pthread_mutex_lock(&c->lock);
+	if (k->w.remaining > 0 && !k->w.err)
+		abandon(c, k->mids, k->n);	/* answers still to come are dropped */
+	pthread_mutex_unlock(&c->lock);
+	call_end(k, -ECANCELED);	/* frees those that came */
+	free(k);
+	conn_put(c);
 }
 
 int conn_call(struct conn *c, uint8_t *req, size_t len, int n,

@@ -3,11 +3,13 @@
  * the table of requests in flight, the reader thread that matches
  * responses to them, and signing / sealing of whatever passes.
  *
- * Any number of threads may call conn_call at once; each builds its
- * request on its own stack, registers it under its MessageId(s), sends
- * it, and sleeps until the reader hands it the response (or the
- * connection dies, or its deadline passes).  That is how many FUSE
- * requests end up in flight on one connection.
+ * Any number of threads may call conn_call at once; each registers its
+ * request under its MessageId(s), sends it, and sleeps until the reader
+ * hands it the response (or the connection dies, or its deadline
+ * passes).  That is how many FUSE requests end up in flight on one
+ * connection.  conn_submit / conn_collect are the same call in two
+ * steps, so one thread can have several in flight; conn_detach sends
+ * one whose answer nobody waits for.
  *
  * A connection is never repaired: once dead (EOF, a send or read
  * error, a keepalive ECHO left unanswered, a malformed or forged
@@ -34,6 +36,7 @@
 #define CONN_ERRLEN 256
 
 struct conn;
+struct conn_call;
 
 /* What NEGOTIATE settled (negotiate.c fills it in): both sides' offers
  * and the outcome.  Fixed once conn_set_negotiated has run. */
@@ -199,6 +202,29 @@ struct conn_wait {
 };
 int conn_call_wait(struct conn *c, uint8_t *req, size_t len, int n, struct conn_msg *rsp,
 		   int timeout_ms, const struct conn_wait *wait);
+
+/*
+ * The same in two steps, so that one thread can have many calls in
+ * flight, or send one whose answer it does not need.  conn_submit does
+ * what conn_call_wait does up to the send (credits, MessageIds,
+ * signing, sealing) and returns once the frame is on its way; then
+ * exactly one of:
+ * - conn_collect waits for the responses as conn_call_wait would (the
+ *   deadline runs from the submit; ECHO probe, patience and abort as
+ *   wait said) and returns them in rsp, with conn_call_wait's errors;
+ * - conn_detach gives the call up at once: the reader takes its answers
+ *   in and drops them (their credits still count; a forged one still
+ *   kills the connection).  For a request whose outcome changes nothing
+ *   the caller does next, such as closing a directory handle after
+ *   reading its listing: it then costs no round trip.
+ * req and the buffers of wait->data must stay valid until then (a
+ * CANCEL is built from req; the reader may be filling data->in).  The
+ * call holds a reference to c.
+ */
+int conn_submit(struct conn *c, uint8_t *req, size_t len, int n, int timeout_ms,
+		const struct conn_wait *wait, struct conn_call **call);
+int conn_collect(struct conn_call *call, struct conn_msg *rsp);
+void conn_detach(struct conn_call *call);
 
 /* Finish a message in a chain being built: pad it to 8 bytes and point
  * its NextCommand at the next one.  msg_start is where it begins in w. */

@@ -32,6 +32,22 @@ struct waiter {
 	bool sink_busy;
 };
 
+/* A call from submit to collect: what was registered and sent (the
+ * CANCELs of an aborted wait need the request's messages again). */
+struct conn_call {
+	struct conn *c;
+	struct waiter w;
+	uint8_t *req;			/* the caller's, valid until collected */
+	int n;
+	uint64_t mids[CONN_MAX_CHAIN];
+	uint16_t charges[CONN_MAX_CHAIN];
+	size_t starts[CONN_MAX_CHAIN], lens[CONN_MAX_CHAIN];
+	bool probe;			/* an ECHO may extend the deadline */
+	bool has_wait;
+	struct conn_wait wait;
+	struct conn_msg slots[CONN_MAX_CHAIN];	/* conn_submit's: the responses */
+};
+
 /* One message in flight, keyed by its MessageId. */
 struct pending {
 	uint64_t mid;

@@ -166,3 +166,32 @@ lost:
 		log_debug("sending a request again after the connection was lost");
 	}
 }
+
+int tree_send_detached(struct tree *t, struct request *rq)
+{
+	struct session *s = t->s;
+	size_t start[CONN_MAX_CHAIN], len[CONN_MAX_CHAIN];
+	struct conn_call *call;
+	struct channel ch;
+	int ret;
+
+	if (rq->n < 1 || rq->n > CONN_MAX_CHAIN)
+		return -EINVAL;
+	ret = split(rq, start, len);
+	if (ret)
+		return ret;
+	ret = session_channel(s, &ch, s->abort_fn, s->abort_arg);
+	if (ret)
+		return ret;
+	ret = address(t, rq, &ch, start, len);
+	if (!ret) {
+		session_enter(s);
+		ret = conn_submit(ch.conn, rq->buf, rq->len, rq->n, 0, NULL, &call);
+		session_leave(s);
+	}
+	if (!ret)
+		conn_detach(call);
+	rq->gen = ch.gen;
+	session_channel_put(&ch);
+	return ret;
+}

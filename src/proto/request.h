@@ -45,4 +45,10 @@ struct request {
  * gave up waiting for the reconnect. */
 int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp);
 
+/* Send rq on t and do not wait for its answers (conn_detach): for a
+ * request whose outcome changes nothing for the caller, such as the
+ * CLOSE of a directory handle after its listing.  Never sent again: a
+ * lost connection took whatever it names with it.  0 once sent. */
+int tree_send_detached(struct tree *t, struct request *rq);
+
 #endif
