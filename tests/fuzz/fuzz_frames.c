@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,27 +19,54 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+struct pieces {
+	const uint8_t *data;
+	size_t size;
+	int fd;
+};
+
+/* Write the pieces one after the other, then close.  On a thread of its
+ * own: many tiny pieces fill a socket's buffer long before their bytes
+ * do (each costs a whole buffer's worth of accounting), so writing all
+ * before reading would block for good. */
+static void *write_pieces(void *arg)
+{
+	struct pieces *p = arg;
+	size_t pos = 1, n;
+
+	while (pos < p->size) {
+		n = p->data[pos++];
+		if (n > p->size - pos)
+			n = p->size - pos;
+		/* MSG_NOSIGNAL: the reader may stop (an error) and close. */
+		if (n && send(p->fd, p->data + pos, n, MSG_NOSIGNAL) != (ssize_t)n)
+			break;
+		pos += n;
+	}
+	close(p->fd);
+	return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t bounds[4] = { 0, 64, 4096, 1 << 20 };
-	size_t max, pos = 1, n, flen;
+	struct pieces p = { data, size, -1 };
+	size_t max, flen;
+	pthread_t writer;
 	uint8_t *buf;
 	int sv[2], ret;
 
 	if (size < 1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		return 0;
 	max = bounds[data[0] % 4];
-	/* Write every piece first (the input is small: it fits in the
-	 * socket buffer), then close: the reader meets EOF at the end. */
-	while (pos < size) {
-		n = data[pos++];
-		if (n > size - pos)
-			n = size - pos;
-		if (n && write(sv[1], data + pos, n) != (ssize_t)n)
-			break;
-		pos += n;
+	p.fd = sv[1];
+	if (pthread_create(&writer, NULL, write_pieces, &p) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
 	}
-	close(sv[1]);
+	/* Whole frames until the error the reader must end with (EOF
+	 * at the latest, once the writer has closed). */
 	for (;;) {
 		ret = transport_read_frame(sv[0], max, &buf, &flen);
 		if (ret)
@@ -47,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(buf);
 	}
-	close(sv[0]);
+	close(sv[0]);	/* a writer still blocked fails and ends */
+	pthread_join(writer, NULL);
 	return 0;
 }
