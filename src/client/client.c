@@ -534,7 +534,7 @@ static int stat_smb(struct client *c, const char *path, const char *smbpath, str
 
 int client_stat(struct client *c, const char *path, struct stat *st)
 {
-	char *sp;
+	char *sp, *dir;
 	int ret;
 
 	/* A name the mount knows is not there (the kernel asks before
@@ -546,6 +546,15 @@ int client_stat(struct client *c, const char *path, struct stat *st)
 	wb_flush_path(c, path);
 	if (attrcache_get(c->cache, path, st))
 		return 0;
+	/* One listing instead of a lookup per new name, once what the mount
+	 * knew of a small directory it was filling has run out. */
+	dir = namecache_claim_relist(c->names, path);
+	if (dir) {
+		ret = client_relist_names(c, dir);
+		free(dir);
+		if (ret == 0 && namecache_absent(c->names, path))
+			return -ENOENT;
+	}
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;

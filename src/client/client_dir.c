@@ -34,6 +34,7 @@ struct listing {
 	 * order each time unless it changes in between). */
 	unsigned long emitted, skip;
 	struct namecache_listing *names;	/* every name, for the name cache */
+	bool names_only;		/* for the name cache only (client_relist_names) */
 };
 
 /* Hand every entry of one output buffer to the callback. */
@@ -57,6 +58,12 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 		if (!full) {
 			free(name);
 			return -ENOMEM;
+		}
+		if (l->names_only) {
+			namecache_listing_add(l->names, name);
+			free(name);
+			free(full);
+			continue;
 		}
 		memcpy(full, l->path, plen);
 		n0 = plen;
@@ -189,27 +196,44 @@ static int list_once(struct listing *l, const char *sp)
 	return more < 0 ? more : 0;
 }
 
-int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
+static int list(struct listing *l)
 {
-	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
+	struct client *c = l->c;
+	const char *path = l->path;
 	char *sp;
 	int ret, tries;
 
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
-	wb_flush_dir(c, path);	/* the sizes listed include what was written */
-	l.names = namecache_listing_begin(c->names, path);
+	if (!l->names_only)
+		wb_flush_dir(c, path);	/* the sizes listed include what was written */
+	l->names = namecache_listing_begin(c->names, path);
 	for (tries = 0; tries < 3; tries++) {
-		ret = list_once(&l, sp);
+		ret = list_once(l, sp);
 		if (ret != -EAGAIN)
 			break;
 		log_info("listing %s again from the start after a reconnect", path);
-		l.skip = l.emitted;
-		l.emitted = 0;
+		l->skip = l->emitted;
+		l->emitted = 0;
 	}
 	/* A listing that stopped early does not know every name. */
-	namecache_listing_end(c->names, l.names, ret == 0 && !l.stop);
+	namecache_listing_end(c->names, l->names, ret == 0 && !l->stop);
 	free(sp);
 	return ret == -EAGAIN ? -EIO : ret;
+}
+
+int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
+{
+	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
+
+	return list(&l);
+}
+
+int client_relist_names(struct client *c, const char *dir)
+{
+	/* No callback: a names-only listing hands no entry out. */
+	struct listing l = { .c = c, .path = dir, .names_only = true };
+
+	return list(&l);
 }

@@ -71,6 +71,10 @@ void lease_break_received(void *arg, const uint8_t *msg, size_t len);
  * FUSE operation must not do it on a path it is working on). */
 void kernel_forget_later(struct client *c, const char *path);
 
+/* List dir again for the name cache only (client_dir.c): what a lookup
+ * does when namecache_claim_relist says so.  0 or -errno. */
+int client_relist_names(struct client *c, const char *dir);
+
 /* A change to the data of path: bump its change counter. */
 void file_changed(struct client *c, const char *path);
 /* The change counter of path. */

@@ -22,6 +22,9 @@
 #define NC_MAX_DIRS 1024
 #define NC_MAX_NAMES 65536
 #define NC_MAX_LISTING 8192
+/* Directories at most this big are listed again when their time ran out
+ * while a program was still asking for new names in them. */
+#define NC_MAX_RELIST 4096
 
 struct kname {
 	struct kname *next;
@@ -34,6 +37,7 @@ struct kdir {
 	struct kdir *older, *newer;	/* by when it became known */
 	char *path;
 	uint64_t until;			/* now_ms() past which it is not known */
+	bool relisting;			/* namecache_claim_relist said so once */
 	struct kname **b;
 	size_t nb, n;
 };
@@ -201,19 +205,28 @@ static void dir_drop(struct namecache *nc, struct kdir **pp)
 	free(d);
 }
 
-/* The known directory dir (the first len bytes), or NULL; an expired one
- * is dropped on the way. */
-static struct kdir *dir_find(struct namecache *nc, const char *dir, size_t len)
+/* The known directory dir (the first len bytes), or NULL.  An expired
+ * one is kept for one more ttl (it answers nothing then, but tells
+ * namecache_claim_relist that the directory was known just now), and
+ * dropped on the way after that. */
+static struct kdir *dir_find_any(struct namecache *nc, const char *dir, size_t len)
 {
 	struct kdir **pp = dir_slot(nc, dir, len);
 
 	if (!*pp)
 		return NULL;
-	if (now_ms() >= (*pp)->until) {
+	if (now_ms() >= (*pp)->until + (uint64_t)nc->ttl_ms) {
 		dir_drop(nc, pp);
 		return NULL;
 	}
 	return *pp;
+}
+
+static struct kdir *dir_find(struct namecache *nc, const char *dir, size_t len)
+{
+	struct kdir *d = dir_find_any(nc, dir, len);
+
+	return d && now_ms() < d->until ? d : NULL;
 }
 
 /* Make dir known with the names in from (taken over; NULL: none). */
@@ -428,6 +441,25 @@ void namecache_forget_tree(struct namecache *nc, const char *dir)
 		}
 	}
 	pthread_mutex_unlock(&nc->lock);
+}
+
+char *namecache_claim_relist(struct namecache *nc, const char *path)
+{
+	const char *name;
+	struct kdir *d;
+	char *dir = NULL;
+	size_t dl;
+
+	if (!nc->ttl_ms || !split(path, &dl, &name) || !plain_ascii(name))
+		return NULL;
+	pthread_mutex_lock(&nc->lock);
+	d = dir_find_any(nc, path, dl);
+	if (d && now_ms() >= d->until && !d->relisting && d->n <= NC_MAX_RELIST) {
+		dir = strndup(path, dl);
+		d->relisting = dir != NULL;
+	}
+	pthread_mutex_unlock(&nc->lock);
+	return dir;
 }
 
 bool namecache_absent(struct namecache *nc, const char *path)

@@ -49,6 +49,14 @@ void namecache_doubt(struct namecache *nc, const char *path);
  * directory renamed or removed, or a change the cache cannot follow). */
 void namecache_forget_tree(struct namecache *nc, const char *dir);
 
+/* path's directory was known until a moment ago (less than a ttl) and
+ * is small: worth listing again (names only) rather than asking the
+ * server name by name, as a program filling it (tar, cp -r) would have
+ * the mount do once its time ran out.  Returns the directory (malloc'd)
+ * to the first caller only: the listing's end makes it known again, or
+ * it stays unknown and is not claimed twice. */
+char *namecache_claim_relist(struct namecache *nc, const char *path);
+
 /* True when path's directory is known and has no such name. */
 bool namecache_absent(struct namecache *nc, const char *path);
 

@@ -89,5 +89,27 @@ looked=$(grep -ac "debug: getattr /many/e" "$work/dbg.log" || true)
 check "D: ... and looks none of them up again (looked up: $looked)" test "$looked" = 0
 check "D: unmount" umount_rig "$work/dbg" "$d_pid"
 
+# A directory being filled (tar, cp -r) after what the mount knew of it
+# ran out: one listing tells every new name is absent, not a lookup per
+# name; and that listing is the server's, with another client's names.
+RIG_PORT=$PROXY_PORT
+check "F: mount with actimeo=2 (through the recording proxy)" \
+	mount_logged "$work/f" "actimeo=2" "$work/f.log"
+f_pid=$MOUNT_PID
+RIG_PORT=$real_port
+F=$work/f
+mkdir "$F/fill"
+: >"$F/fill/first"
+touch "$B/fill/frombwhilestale"
+sleep 2.5				# past actimeo, within the next
+for i in $(seq -w 1 20); do : >"$F/fill/refill$i"; done
+asked=0
+for i in $(seq -w 1 20); do [ "$(sent "refill$i")" = 1 ] || asked=$((asked + 1)); done
+check "F: 20 new names after actimeo: each sent once, in its CREATE (looked up: $asked)" test "$asked" = 0
+check "F: ... and the other client's name is there" exists "$F/fill/frombwhilestale"
+check "F: ... and a name nobody made is not" absent "$F/fill/refillnone"
+check "F: all 22 listed" test "$(ls "$F/fill" | wc -l)" = 22
+check "F: unmount" umount_rig "$F" "$f_pid"
+
 check "A: unmount" umount_rig "$A" "$a_pid"
 done_testing
