@@ -54,16 +54,15 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 				 l->path);
 			continue;
 		}
+		if (l->names_only) {
+			namecache_listing_add(l->names, name);
+			free(name);
+			continue;
+		}
 		full = malloc(plen + (size_t)nl + 2);
 		if (!full) {
 			free(name);
 			return -ENOMEM;
-		}
-		if (l->names_only) {
-			namecache_listing_add(l->names, name);
-			free(name);
-			free(full);
-			continue;
 		}
 		memcpy(full, l->path, plen);
 		n0 = plen;
