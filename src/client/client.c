@@ -57,18 +57,26 @@ void chain_next_on(struct chain *ch, uint16_t command, uint16_t credit_charge,
 		ch->open[ch->n - 1] = o;
 }
 
-int chain_send(struct chain *ch)
+/* The request the chain built, for request.c. */
+static struct request chain_request(const struct chain *ch)
 {
 	struct request rq = {
 		.buf = ch->w.p, .len = ch->w.len, .n = ch->n,
 		.no_resend = ch->no_resend, .unheld = ch->unheld, .patient = ch->patient,
 		.data = ch->data,
 	};
+
+	memcpy(rq.open, ch->open, sizeof(rq.open));
+	return rq;
+}
+
+int chain_send(struct chain *ch)
+{
+	struct request rq = chain_request(ch);
 	int ret;
 
 	if (ch->w.bad)
 		return -ENOMEM;
-	memcpy(rq.open, ch->open, sizeof(rq.open));
 	ret = tree_request(ch->c->t, &rq, ch->rsp);
 	ch->resent = rq.resent;
 	ch->gen = rq.gen;
@@ -81,11 +89,12 @@ int chain_send(struct chain *ch)
 
 int chain_send_detached(struct chain *ch)
 {
-	struct request rq = { .buf = ch->w.p, .len = ch->w.len, .n = ch->n, .no_resend = true };
+	struct request rq = chain_request(ch);
 
 	if (ch->w.bad)
 		return -ENOMEM;
-	memcpy(rq.open, ch->open, sizeof(rq.open));
+	if (ch->data)
+		return -EINVAL;	/* no one would keep its buffers alive */
 	return tree_send_detached(ch->c->t, &rq);
 }
 

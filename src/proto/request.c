@@ -191,7 +191,6 @@ int tree_send_detached(struct tree *t, struct request *rq)
 	}
 	if (!ret)
 		conn_detach(call);
-	rq->gen = ch.gen;
 	session_channel_put(&ch);
 	return ret;
 }
