@@ -93,15 +93,15 @@ check "D: unmount" umount_rig "$work/dbg" "$d_pid"
 # ran out: one listing tells every new name is absent, not a lookup per
 # name; and that listing is the server's, with another client's names.
 RIG_PORT=$PROXY_PORT
-check "F: mount with actimeo=2 (through the recording proxy)" \
-	mount_logged "$work/f" "actimeo=2" "$work/f.log"
+check "F: mount with actimeo=3 (through the recording proxy)" \
+	mount_logged "$work/f" "actimeo=3" "$work/f.log"
 f_pid=$MOUNT_PID
 RIG_PORT=$real_port
 F=$work/f
 mkdir "$F/fill"
 : >"$F/fill/first"
 touch "$B/fill/frombwhilestale"
-sleep 2.5				# past actimeo, within the next
+sleep 3.2				# past actimeo, well within the next one
 for i in $(seq -w 1 20); do : >"$F/fill/refill$i"; done
 asked=0
 for i in $(seq -w 1 20); do [ "$(sent "refill$i")" = 1 ] || asked=$((asked + 1)); done
