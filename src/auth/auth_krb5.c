@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "auth_krb5.h"
+#include "fsid.h"
 #include "wire.h"
 
 struct auth_krb5 {
@@ -29,6 +30,9 @@ struct auth_krb5 {
 	char principal[256];	/* the client, user@REALM */
 	char target_desc[300];	/* the service, as asked for */
 	char ccache_desc[300];	/* where the ticket was looked for */
+	bool as_user;		/* fixed: see auth_krb5_opts */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* What is asked of the context.  Mutual: the server must prove it knows
@@ -46,6 +50,19 @@ static void seterr(char *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, AUTH_KRB5_ERRLEN, fmt, ap);
 	va_end(ap);
+}
+
+/* The cache is touched (read, the service ticket written) in
+ * gss_acquire_cred*, gss_inquire_cred and gss_init_sec_context: those
+ * run with the user's file rights where a multiuser mount asks. */
+static int enter_user(const struct auth_krb5 *k, struct fsid_saved *saved, char *err)
+{
+	saved->changed = false;
+	if (!k->as_user || fsid_enter(k->uid, k->gid, saved) == 0)
+		return 0;
+	seterr(err, "cannot read uid %u's Kerberos credentials with that user's rights "
+	       "(a multiuser mount must be made by root)", (unsigned)k->uid);
+	return -EPERM;
 }
 
 /* GSSAPI's own words for a status, major or minor (krb5 mechanism). */
@@ -188,8 +205,9 @@ static int acquire_cred(struct auth_krb5 *k, const struct auth_krb5_opts *o, cha
 	gss_key_value_set_desc store = { 1, &el };
 	gss_name_t name = GSS_C_NO_NAME;
 	gss_buffer_desc shown = GSS_C_EMPTY_BUFFER;
-	OM_uint32 maj, min, life = 0;
+	OM_uint32 maj, min, maj2 = 0, min2 = 0, life = 0;
 	const char *env = getenv("KRB5CCNAME");
+	struct fsid_saved saved;
 	int ret;
 
 	if (o->ccache)
@@ -199,17 +217,29 @@ static int acquire_cred(struct auth_krb5 *k, const struct auth_krb5_opts *o, cha
 	else
 		snprintf(k->ccache_desc, sizeof(k->ccache_desc), "the default credential cache");
 
+	if (k->as_user && !o->ccache) {
+		/* The daemon's own default would be root's cache. */
+		seterr(err, "no credential cache named for uid %u", (unsigned)k->uid);
+		return -ENOKEY;
+	}
+	ret = enter_user(k, &saved, err);
+	if (ret)
+		return ret;
 	if (o->ccache)
 		maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
 					    &store, &k->cred, NULL, NULL);
 	else
 		maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
 				       &k->cred, NULL, NULL);
-	if (GSS_ERROR(maj))
-		return explain(k, maj, min, err);
 	/* MIT resolves the cache lazily; asking for the name and lifetime
 	 * makes a missing or expired ticket show here, before any traffic. */
-	maj = gss_inquire_cred(&min, k->cred, &name, &life, NULL, NULL);
+	if (!GSS_ERROR(maj))
+		maj2 = gss_inquire_cred(&min2, k->cred, &name, &life, NULL, NULL);
+	fsid_leave(&saved);
+	if (GSS_ERROR(maj))
+		return explain(k, maj, min, err);
+	maj = maj2;
+	min = min2;
 	if (!GSS_ERROR(maj) && name != GSS_C_NO_NAME &&
 	    !GSS_ERROR(gss_display_name(&min, name, &shown, NULL))) {
 		snprintf(k->principal, sizeof(k->principal), "%.*s", (int)shown.length,
@@ -241,6 +271,9 @@ int auth_krb5_begin(const struct auth_krb5_opts *o, struct auth_krb5 **out, char
 	k->cred = GSS_C_NO_CREDENTIAL;
 	k->ctx = GSS_C_NO_CONTEXT;
 	k->target = GSS_C_NO_NAME;
+	k->as_user = o->as_user;
+	k->uid = o->uid;
+	k->gid = o->gid;
 	if (o->principal)
 		snprintf(k->principal, sizeof(k->principal), "%s", o->principal);
 	ret = import_target(k, o, err);
@@ -260,6 +293,7 @@ int auth_krb5_step(struct auth_krb5 *k, const uint8_t *in, size_t inlen,
 	gss_buffer_desc inbuf = { inlen, (void *)in };
 	gss_buffer_desc outbuf = GSS_C_EMPTY_BUFFER;
 	OM_uint32 maj, min, got = 0;
+	struct fsid_saved saved;
 	int ret = 0;
 
 	*done = false;
@@ -267,9 +301,13 @@ int auth_krb5_step(struct auth_krb5 *k, const uint8_t *in, size_t inlen,
 		seterr(err, "the server sent a Kerberos token after authentication completed");
 		return -EPROTO;
 	}
+	ret = enter_user(k, &saved, err);
+	if (ret)
+		return ret;
 	maj = gss_init_sec_context(&min, k->cred, &k->ctx, k->target, (gss_OID)gss_mech_krb5,
 				   WANT_FLAGS, GSS_C_INDEFINITE, GSS_C_NO_CHANNEL_BINDINGS,
 				   in ? &inbuf : GSS_C_NO_BUFFER, NULL, &outbuf, &got, NULL);
+	fsid_leave(&saved);
 	if (GSS_ERROR(maj)) {
 		ret = explain(k, maj, min, err);
 		goto out;

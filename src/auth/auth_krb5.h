@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct wr;
 struct auth_krb5;
@@ -33,6 +34,12 @@ struct auth_krb5_opts {
 	const char *spn;	/* NULL: cifs@host; "svc/host[@REALM]" or "svc@host" */
 	const char *ccache;	/* NULL: KRB5CCNAME or the default for this uid */
 	const char *principal;	/* for messages when the cache cannot tell (NULL) */
+	/* A multiuser mount's user: the cache is read (and the service
+	 * ticket stored) with that uid's and gid's file rights (fsid.h),
+	 * never root's. */
+	bool as_user;
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Take the user's credentials from the cache and prepare a context for

@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "credfile.h"
 #include "log.h"
 #include "ntlm.h"
 #include "opts.h"
@@ -529,64 +530,22 @@ int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN])
 
 int opts_read_credentials(struct options *o, const char *file, char err[OPTS_ERRLEN])
 {
-	char line[1024], filebuf[4096];
-	struct stat st;
-	size_t n;
-	FILE *f;
-	int fd, ret = 0;
+	struct credfile cf;
+	int ret;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, -errno, "cannot open credentials file %s: %s", file, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(err, -EINVAL, "credentials file %s is not a regular file", file);
+	ret = credfile_read(file, (uid_t)-1, &cf, err);
+	if (ret)
+		return ret;
+	if (cf.user)
+		ret = set_str(&o->user, cf.user, strlen(cf.user));
+	if (!ret && cf.domain)
+		ret = set_str(&o->domain, cf.domain, strlen(cf.domain));
+	if (!ret && cf.password) {
+		o->password_given = true;
+		ret = set_secret(&o->password, cf.password, strlen(cf.password));
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		close(fd);
-		return fail(err, -EPERM, "credentials file %s may be read by others (mode %03o): "
-			    "run 'chmod 600 %s'", file, (unsigned)(st.st_mode & 0777), file);
-	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return fail(err, -ENOMEM, "out of memory");
-	}
-	/* stdio's own buffer would be freed with the file's contents, the
-	 * password among them, still in it: read through one that is wiped. */
-	setvbuf(f, filebuf, _IOFBF, sizeof(filebuf));
-	while (fgets(line, sizeof(line), f)) {
-		char *k = line, *v;
-
-		n = strcspn(line, "\r\n");
-		line[n] = '\0';
-		while (*k == ' ' || *k == '\t')
-			k++;
-		if (*k == '#' || *k == '\0')
-			continue;
-		v = strchr(k, '=');
-		if (!v) {
-			ret = fail(err, -EINVAL, "credentials file %s: line without '=': expected "
-				   "username=, password= or domain=", file);
-			break;
-		}
-		*v++ = '\0';
-		if (!strcmp(k, "username") || !strcmp(k, "user"))
-			ret = parse_one(o, "username", 8, v, strlen(v), err);
-		else if (!strcmp(k, "password") || !strcmp(k, "pass")) {
-			o->password_given = true;
-			ret = set_secret(&o->password, v, strlen(v));
-		} else if (!strcmp(k, "domain") || !strcmp(k, "dom") || !strcmp(k, "workgroup"))
-			ret = set_str(&o->domain, v, strlen(v));
-		else
-			ret = fail(err, -EINVAL, "credentials file %s: unknown key '%s'", file, k);
-		if (ret)
-			break;
-	}
-	OPENSSL_cleanse(line, sizeof(line));
-	fclose(f);
-	OPENSSL_cleanse(filebuf, sizeof(filebuf));
-	return ret;
+	credfile_free(&cf);
+	return ret ? fail(err, ret, "out of memory") : 0;
 }
 
 /* Overwrite the value of every NAME= in the environment where it lies,

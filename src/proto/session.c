@@ -351,7 +351,8 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 	struct session *o = st->s;
 	struct session *s = st->s;
 	struct auth_krb5_opts ko = { .host = o->host, .spn = o->spn, .ccache = o->krb5_ccache,
-				     .principal = st->krb5_principal };
+				     .principal = st->krb5_principal, .as_user = o->as_user,
+				     .uid = o->as_uid, .gid = o->as_gid };
 	struct auth_krb5 *k = NULL;
 	struct spnego_resp sr = { .state = SPNEGO_ABSENT };
 	char kerr[AUTH_KRB5_ERRLEN];
@@ -930,6 +931,9 @@ static struct session *session_new(const struct session_opts *o)
 	}
 	s->port = o->port;
 	s->sec = o->sec;
+	s->as_user = o->as_user;
+	s->as_uid = o->uid;
+	s->as_gid = o->gid;
 	s->require_signing = o->require_signing;
 	s->require_encryption = o->require_encryption;
 	s->secure_negotiate = o->secure_negotiate;

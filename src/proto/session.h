@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conn.h"
 #include "crypto.h"
@@ -46,6 +47,11 @@ struct session_opts {
 	const uint8_t *nt_hash;		/* NTLM: 16 bytes, MD4 of the UTF-16LE password */
 	const char *spn;		/* Kerberos service principal, NULL: cifs@host */
 	const char *krb5_ccache;	/* NULL: KRB5CCNAME or the default */
+	/* A multiuser mount's user (sec=krb5): krb5_ccache is read with
+	 * this uid's and gid's file rights (auth_krb5_opts). */
+	bool as_user;
+	uid_t uid;
+	gid_t gid;
 	uint16_t min_dialect;		/* e.g. 0x0210 */
 	uint16_t max_dialect;		/* e.g. 0x0311 */
 	bool require_signing;
@@ -67,6 +73,9 @@ typedef int (*session_abort_fn)(void *arg);
 struct session {
 	/* Fixed after session_open. */
 	char *host, *user, *domain, *spn, *krb5_ccache;
+	bool as_user;			/* see session_opts */
+	uid_t as_uid;
+	gid_t as_gid;
 	struct secret *nt_hash;		/* NTLM: for every logon; locked, never dumped */
 	uint16_t port;
 	enum session_sec sec;		/* what was asked for */
