@@ -70,6 +70,21 @@ static struct request chain_request(const struct chain *ch)
 	return rq;
 }
 
+/* The tree ch goes on (see struct chain). */
+static int chain_tree(struct chain *ch)
+{
+	int i;
+
+	if (ch->t)
+		return 0;
+	for (i = 0; i < ch->n; i++)
+		if (ch->open[i]) {
+			ch->t = ch->open[i]->t;
+			return 0;
+		}
+	return users_enter(ch->c, &ch->t, &ch->user);
+}
+
 int chain_send(struct chain *ch)
 {
 	struct request rq = chain_request(ch);
@@ -77,7 +92,10 @@ int chain_send(struct chain *ch)
 
 	if (ch->w.bad)
 		return -ENOMEM;
-	ret = tree_request(ch->c->t, &rq, ch->rsp);
+	ret = chain_tree(ch);
+	if (ret)
+		return ret;
+	ret = tree_request(ch->t, &rq, ch->rsp);
 	ch->resent = rq.resent;
 	ch->gen = rq.gen;
 	if (ret == 0)
@@ -90,12 +108,14 @@ int chain_send(struct chain *ch)
 int chain_send_detached(struct chain *ch)
 {
 	struct request rq = chain_request(ch);
+	int ret;
 
 	if (ch->w.bad)
 		return -ENOMEM;
 	if (ch->data)
 		return -EINVAL;	/* no one would keep its buffers alive */
-	return tree_send_detached(ch->c->t, &rq);
+	ret = chain_tree(ch);
+	return ret ? ret : tree_send_detached(ch->t, &rq);
 }
 
 uint32_t chain_status(const struct chain *ch, int i)
@@ -120,6 +140,8 @@ void chain_free(struct chain *ch)
 	for (i = 0; i < CONN_MAX_CHAIN; i++)
 		conn_msg_free(&ch->rsp[i]);
 	wr_free(&ch->w);
+	users_put(ch->user);
+	ch->user = NULL;
 }
 
 uint16_t credit_charge_for(size_t n)
@@ -452,7 +474,14 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 		goto fail;
 	c->use_leases = c->s->info.dialect >= SMB2_DIALECT_210 &&
 		(c->s->info.server_capabilities & SMB2_GLOBAL_CAP_LEASING);
-	session_set_break_handler(c->s, lease_break_received, c);
+	c->own_link.c = c;
+	c->own_link.t = c->t;
+	session_set_break_handler(c->s, lease_break_received, &c->own_link);
+	if (o->multiuser) {
+		ret = users_start(c, o, err);
+		if (ret)
+			goto fail;
+	}
 	if (c->cfg.blksize == 0)
 		c->cfg.blksize = (blksize_t)(session_max_read(c->s) < 1048576 ?
 					     session_max_read(c->s) : 1048576);
@@ -475,6 +504,7 @@ fail:
 void client_set_abort(struct client *c, client_abort_fn fn, void *arg)
 {
 	session_set_abort(c->s, fn, arg);
+	users_set_abort(c, fn, arg);
 }
 
 void client_close(struct client *c)
@@ -485,6 +515,7 @@ void client_close(struct client *c)
 	 * in progress is given up, so that nothing below waits for it. */
 	if (c->s)
 		session_begin_close(c->s);
+	users_begin_close(c);
 	/* No new break jobs (this waits out one being queued), then let
 	 * the queued ones finish. */
 	if (c->s)
@@ -492,6 +523,7 @@ void client_close(struct client *c)
 	workq_free(c->breaks);
 	workq_free(c->workers);
 	workq_free(c->wb_q);	/* the WRITEs still queued finish first */
+	users_free(c);		/* after the queues: their jobs hold user sessions */
 	tree_close(c->t);
 	session_close(c->s);
 	lease_forget_all(c);
@@ -680,7 +712,8 @@ static int open_once(struct client *c, struct smb_open *o, struct create_rsp *p,
 
 again:
 	chain_init(&ch, c);
-	open_create_req(o, &cq, c->s->info.dialect);
+	ch.t = o->t;
+	open_create_req(o, &cq, o->t->s->info.dialect);
 	/* Creating anew (O_EXCL) must not happen twice: a second try
 	 * would report EEXIST for the file the first one made. */
 	ch.no_resend = cq.disposition == FILE_CREATE;
@@ -708,7 +741,7 @@ again:
 	if (!ret && pdu_create_dec(ch.rsp[0].buf, ch.rsp[0].len, p) != 0)
 		ret = -EIO;
 	if (!ret)
-		open_created(o, p, ch.gen, c->s->info.dialect);
+		open_created(o, p, ch.gen, o->t->s->info.dialect);
 	if (!ret && fa) {
 		/* The file is open even if the query failed: say so by
 		 * zeroing fa rather than failing the open. */
@@ -721,11 +754,13 @@ again:
 	return ret;
 }
 
-/* A new open of sp with these parameters, sent; NULL-safe on failure. */
-static int open_path(struct client *c, const char *sp, const struct open_params *op,
-		     struct create_rsp *p, struct file_all_info *fa, struct smb_open **out)
+/* A new open of sp on tree t with these parameters, sent; NULL-safe on
+ * failure. */
+static int open_path(struct client *c, struct tree *t, const char *sp,
+		     const struct open_params *op, struct create_rsp *p,
+		     struct file_all_info *fa, struct smb_open **out)
 {
-	struct smb_open *o = open_new(c->t, sp, op);
+	struct smb_open *o = open_new(t, sp, op);
 	int ret;
 
 	*out = NULL;
@@ -740,44 +775,50 @@ static int open_path(struct client *c, const char *sp, const struct open_params 
 	return 0;
 }
 
-/* The client_file for open o, opened by FUSE path path; NULL (and o
- * closed: the server's handle is not leaked) when out of memory. */
-static struct client_file *file_wrap(struct client *c, struct smb_open *o, const char *path)
+/* The client_file for open o, opened by FUSE path path for user (whose
+ * reference it takes over); NULL (and o closed: the server's handle is
+ * not leaked) when out of memory. */
+static struct client_file *file_wrap(struct client *c, struct smb_open *o, const char *path,
+				     struct user_session *user)
 {
 	struct client_file *f = calloc(1, sizeof(*f));
 
 	if (!f || !(f->path = strdup(path))) {
 		free(f);
 		close_open(c, o);
+		users_put(user);
 		return NULL;
 	}
 	f->open = o;
 	f->c = c;
+	f->user = user;
 	return f;
 }
 
 int open_sibling(struct client *c, struct client_file *f, struct client_file **out)
 {
 	struct open_params op = f->open->p;
+	struct tree *t = f->open->t;
 	struct create_rsp p;
 	struct smb_open *o;
 	char *sp;
 	int ret;
 
 	*out = NULL;
-	pthread_mutex_lock(&c->t->lock);
+	pthread_mutex_lock(&t->lock);
 	sp = strdup(f->open->path);	/* a rename may replace it meanwhile */
-	pthread_mutex_unlock(&c->t->lock);
+	pthread_mutex_unlock(&t->lock);
 	if (!sp)
 		return -ENOMEM;
 	/* The file as it is: never created, truncated or deleted again. */
 	op.disposition = FILE_OPEN;
 	op.options &= ~(uint32_t)FILE_DELETE_ON_CLOSE;
-	ret = open_path(c, sp, &op, &p, NULL, &o);
+	ret = open_path(c, t, sp, &op, &p, NULL, &o);	/* as the same user */
 	free(sp);
 	if (ret)
 		return ret;
-	*out = file_wrap(c, o, f->path);
+	users_hold(f->user);
+	*out = file_wrap(c, o, f->path, f->user);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -792,7 +833,9 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		.share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
 		.disposition = disposition_for(flags),
 	};
+	struct user_session *user;
 	struct smb_open *o;
+	struct tree *t;
 	struct stat created;
 	char *sp;
 	int ret;
@@ -812,12 +855,19 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		op.lease_state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING;
 		lease_key_for(c, path, op.lease_key);
 	}
-	ret = open_path(c, sp, &op, &p, fap, &o);
+	ret = users_enter(c, &t, &user);
+	if (ret) {
+		free(sp);
+		return ret;
+	}
+	ret = open_path(c, t, sp, &op, &p, fap, &o);
 	if (ret == -EACCES && (flags & O_ACCMODE) == O_WRONLY) {
 		op.access &= ~(uint32_t)FILE_READ_DATA;
-		ret = open_path(c, sp, &op, &p, fap, &o);
+		ret = open_path(c, t, sp, &op, &p, fap, &o);
 	}
 	free(sp);
+	if (ret)
+		users_put(user);
 	if (ret && (flags & O_CREAT))
 		names_after(c, path, ret, true);
 	if (ret)
@@ -834,7 +884,7 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, 0, &created);
 		attrcache_put(c->cache, path, &created);
 	}
-	f = file_wrap(c, o, path);
+	f = file_wrap(c, o, path, user);
 	if (!f)
 		return -ENOMEM;
 	f->is_dir = (p.a.attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
@@ -947,6 +997,7 @@ int client_close_file(struct client *c, struct client_file *f)
 		/* The server set the final times and size at close. */
 		attrcache_forget(c->cache, f->path);
 	wb_free(f->wb);
+	users_put(f->user);
 	free(f->path);
 	free(f);
 	return ret;

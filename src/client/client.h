@@ -33,6 +33,13 @@ struct client_opts {
 					 * server refuses reparse points */
 	bool writebehind;		/* write(2) returns before the server's answer
 					 * (client_writebehind.c) */
+	/* -o multiuser: every local user logs on with their own
+	 * credentials (client_users.c).  user_credentials: the template
+	 * for their credentials files (NULL: ~/.smbcredentials); user_idle_s:
+	 * seconds after which an unused user session is closed (0: 600). */
+	bool multiuser;
+	const char *user_credentials;
+	int user_idle_s;
 };
 
 /* Connect and check that the prefix is a directory.  err explains. */
@@ -51,6 +58,7 @@ struct client_file {
 	struct readahead *ra;		/* NULL for directories and write-only files */
 	struct writebehind *wb;		/* NULL: writes go through (read-only, O_APPEND,
 					 * O_SYNC, locked, or write-behind off) */
+	struct user_session *user;	/* the user whose session opened it (a reference), or NULL */
 	struct lockfile *lf;		/* its file's locks, once it locked (client_lock.c) */
 	ino_t ino;			/* the file's, once client_lock.c asked (0: not yet) */
 	/* c->writers_lock: the list of writable files, how many
@@ -141,6 +149,10 @@ int client_errno(uint32_t status);
 typedef void (*client_invalidate_fn)(void *arg, const char *path);
 /* Set (or, with NULL, clear and wait out a running call). */
 void client_set_invalidate(struct client *c, client_invalidate_fn fn, void *arg);
+
+/* Who the calling thread works for until it says otherwise (multiuser:
+ * whose session its requests go on): the file system layer's caller. */
+void client_set_caller(struct client *c, uid_t uid, gid_t gid, pid_t pid);
 
 /* What tells a request waiting for a reconnect to give up: returns
  * -errno (the mount is going away, the caller was interrupted) or 0. */

@@ -131,9 +131,17 @@ static int list_once(struct listing *l, const char *sp)
 	uint32_t outlen = session_max_transact(c->s) < DIR_BUFFER ? session_max_transact(c->s) :
 		DIR_BUFFER;
 	struct create_rsp cr;
+	struct user_session *user;
 	struct chain ch;
+	struct tree *t;
 	uint64_t gen;
 	int ret, more;
+
+	/* Every request of the listing on one tree: the handle is that
+	 * session's. */
+	ret = users_enter(c, &t, &user);
+	if (ret)
+		return ret;
 
 	/* Round 1: open the directory and read the first buffer, and ask
 	 * for a second one at once: for a directory that fits in the first
@@ -141,6 +149,7 @@ static int list_once(struct listing *l, const char *sp)
 	 * round trip of its own.  Small, so that the frame stays within
 	 * what the connection accepts (max_transact and some). */
 	chain_init(&ch, c);
+	ch.t = t;
 	ret = chain_create(&ch, sp, FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_OPEN,
 			   FILE_DIRECTORY_FILE, 0);
 	if (!ret)
@@ -155,7 +164,7 @@ static int list_once(struct listing *l, const char *sp)
 		ret = -EIO;
 	if (ret) {
 		chain_free(&ch);
-		return ret;
+		goto out;
 	}
 	gen = ch.gen;
 	more = take_response(l, &ch.rsp[1]);
@@ -165,18 +174,21 @@ static int list_once(struct listing *l, const char *sp)
 
 	/* Then one QUERY_DIRECTORY per buffer until the server has no more. */
 	while (more > 0) {
-		if (session_channel_gen(c->s) != gen)
-			return -EAGAIN;	/* the handle went with the old connection */
+		if (session_channel_gen(t->s) != gen) {
+			ret = -EAGAIN;	/* the handle went with the old connection */
+			goto out;
+		}
 		chain_init(&ch, c);
+		ch.t = t;
 		ch.no_resend = true;
 		ret = chain_query_dir(&ch, cr.fid, 0, outlen);
 		if (!ret)
 			ret = chain_send(&ch);
 		if ((ret == 0 && ch.gen != gen) || ret == -EIO) {
 			chain_free(&ch);
-			if (ret == 0 || session_channel_gen(c->s) != gen)
-				return -EAGAIN;
-			return ret;
+			if (ret == 0 || session_channel_gen(t->s) != gen)
+				ret = -EAGAIN;
+			goto out;
 		}
 		more = ret ? ret : take_response(l, &ch.rsp[0]);
 		chain_free(&ch);
@@ -185,14 +197,18 @@ static int list_once(struct listing *l, const char *sp)
 	/* Nothing that follows depends on the CLOSE's answer: it goes
 	 * without a wait.  A handle of a connection since replaced is gone
 	 * with it already. */
-	if (session_channel_gen(c->s) == gen) {
+	if (session_channel_gen(t->s) == gen) {
 		chain_init(&ch, c);
+		ch.t = t;
 		chain_next(&ch, SMB2_CLOSE, 0);
 		if (pdu_close_enc(&ch.w, cr.fid, 0) == 0)
 			(void)chain_send_detached(&ch);
 		chain_free(&ch);
 	}
-	return more < 0 ? more : 0;
+	ret = more < 0 ? more : 0;
+out:
+	users_put(user);
+	return ret;
 }
 
 static int list(struct listing *l)

@@ -19,9 +19,23 @@
 #include "workq.h"
 #include "wire.h"
 
+struct users;
+struct user_session;
+
+/* Whose lease breaks a session hands over: the ack goes back on t, the
+ * tree of the session the break came on (u: that user's, NULL for the
+ * mount's own). */
+struct break_link {
+	struct client *c;
+	struct tree *t;
+	struct user_session *u;
+};
+
 struct client {
-	struct session *s;		/* fixed after client_open */
-	struct tree *t;			/* fixed after client_open: the share */
+	struct session *s;		/* fixed after client_open: the mount's own */
+	struct tree *t;			/* fixed after client_open: the share, on s */
+	struct break_link own_link;	/* fixed: s's breaks */
+	struct users *users;		/* fixed: -o multiuser's sessions, or NULL */
 	struct attr_cfg cfg;		/* fixed */
 	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
 	struct attrcache *cache;	/* has its own lock */
@@ -65,7 +79,29 @@ void writer_return(struct client *c, struct client_file *f);
 void lease_key_for(const struct client *c, const char *path, uint8_t key[16]);
 void lease_remember(struct client *c, const uint8_t key[16], const char *path);
 void lease_forget_all(struct client *c);
+/* A connection's break handler; arg is a struct break_link. */
 void lease_break_received(void *arg, const uint8_t *msg, size_t len);
+
+/* client_users.c: a multiuser mount's sessions, one per local user. */
+int users_start(struct client *c, const struct client_opts *o, char err[SESSION_ERRLEN]);
+/* The tree the calling thread's requests go on, and the user session it
+ * belongs to with a reference taken (NULL: the mount's own tree, with
+ * nothing to give back).  -EACCES (and others) when the caller's user
+ * cannot log on. */
+int users_enter(struct client *c, struct tree **t, struct user_session **u);
+/* One more reference; NULL-safe. */
+void users_hold(struct user_session *u);
+/* One more reference unless the session is being closed (false).  From
+ * a connection's break handler.  NULL (the mount's own): true. */
+bool users_hold_live(struct user_session *u);
+void users_put(struct user_session *u);
+/* fn on the mount's tree and every logged-on user's. */
+void users_each_tree(struct client *c, void (*fn)(struct tree *t, void *arg), void *arg);
+void users_set_abort(struct client *c, client_abort_fn fn, void *arg);
+/* Unmounting: stop the reaper; no request waits for a reconnect, no
+ * more break handed over.  Then users_free after the work queues. */
+void users_begin_close(struct client *c);
+void users_free(struct client *c);
 
 /* Have the kernel drop what it caches of path, from another thread (a
  * FUSE operation must not do it on a path it is working on). */
@@ -87,6 +123,10 @@ const unsigned long *file_gen(struct client *c, const char *path);
  */
 struct chain {
 	struct client *c;
+	/* The tree it goes on: set, or that of the first open it names, or
+	 * the caller's (users_enter, whose reference chain_free drops). */
+	struct tree *t;
+	struct user_session *user;
 	struct wr w;
 	size_t start[CONN_MAX_CHAIN];
 	int n;
@@ -254,7 +294,7 @@ bool wb_any(struct client *c);
 void wb_flush_path(struct client *c, const char *path);
 void wb_flush_dir(struct client *c, const char *path);
 void wb_flush_like(struct client *c, struct client_file *f);
-void wb_flush_lease(struct client *c, const uint8_t key[16]);
+void wb_flush_lease(struct client *c, const struct tree *t, const uint8_t key[16]);
 void wb_flush_all(struct client *c);
 
 /* After this mount made path exist (exists) or removed it: the known

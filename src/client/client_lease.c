@@ -149,14 +149,14 @@ void kernel_forget_later(struct client *c, const char *path)
 }
 
 struct break_job {
-	struct client *c;
+	struct break_link *l;		/* whose session it came on (held) */
 	struct lease_break b;
 };
 
 static void break_job(void *arg)
 {
 	struct break_job *j = arg;
-	struct client *c = j->c;
+	struct client *c = j->l->c;
 	struct lease_entry *e;
 	struct chain ch;
 	uint8_t key[16];
@@ -181,8 +181,9 @@ static void break_job(void *arg)
 	if (j->b.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED) {
 		/* The other client is let in once this is acknowledged:
 		 * what this mount wrote is at the server before. */
-		wb_flush_lease(c, j->b.key);
+		wb_flush_lease(c, j->l->t, j->b.key);
 		chain_init(&ch, c);
+		ch.t = j->l->t;		/* the ack goes on the session the break came on */
 		ch.unheld = true;
 		chain_next(&ch, SMB2_OPLOCK_BREAK, 0);
 		ret = pdu_lease_ack_enc(&ch.w, j->b.key, j->b.new_state);
@@ -197,6 +198,7 @@ static void break_job(void *arg)
 		if (ret)
 			log_warn("acknowledging a lease break failed: %s", strerror(-ret));
 	}
+	users_put(j->l->u);
 	free(j);
 }
 
@@ -204,7 +206,7 @@ static void break_job(void *arg)
  * the work goes to the queue. */
 void lease_break_received(void *arg, const uint8_t *msg, size_t len)
 {
-	struct client *c = arg;
+	struct break_link *l = arg;
 	struct break_job *j;
 
 	j = calloc(1, sizeof(*j));
@@ -216,7 +218,15 @@ void lease_break_received(void *arg, const uint8_t *msg, size_t len)
 		free(j);
 		return;
 	}
-	j->c = c;
-	if (workq_add(c->breaks, break_job, j) != 0)
+	/* A user's session the reaper is closing: its opens are gone
+	 * (or going), so there is nothing left to acknowledge. */
+	if (!users_hold_live(l->u)) {
 		free(j);
+		return;
+	}
+	j->l = l;
+	if (workq_add(l->c->breaks, break_job, j) != 0) {
+		users_put(l->u);
+		free(j);
+	}
 }

@@ -120,7 +120,7 @@ int lock_range(struct client *c, struct smb_open *o, uint64_t start, uint64_t en
 	       uint32_t flags)
 {
 	struct smb2_lock l = { .offset = start, .length = end - start + 1, .flags = flags };
-	uint32_t seq = open_lock_seq(o, c->s->info.dialect), status;
+	uint32_t seq = open_lock_seq(o, o->t->s->info.dialect), status;
 	struct chain ch;
 	int ret;
 

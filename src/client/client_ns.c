@@ -256,6 +256,19 @@ int client_rmdir(struct client *c, const char *path)
 	return ret;
 }
 
+/* Opens follow a rename on every session's tree: the mount's own and
+ * (multiuser) each user's. */
+struct renamed {
+	const char *from, *to;
+};
+
+static void renamed_on(struct tree *t, void *arg)
+{
+	const struct renamed *r = arg;
+
+	open_renamed(t, r->from, r->to);
+}
+
 /* CREATE(from) + SET_INFO(FileRenameInformation or FileLinkInformation) + CLOSE */
 static int rename_or_link(struct client *c, const char *from, const char *to, uint8_t cls,
 			  bool replace, uint32_t *status)
@@ -287,8 +300,11 @@ static int rename_or_link(struct client *c, const char *from, const char *to, ui
 	}
 	/* Opens follow the file: a reopen after a reconnect looks for it
 	 * under its new name. */
-	if (ret == 0 && cls == FileRenameInformation)
-		open_renamed(c->t, sf, st);
+	if (ret == 0 && cls == FileRenameInformation) {
+		struct renamed r = { sf, st };
+
+		users_each_tree(c, renamed_on, &r);
+	}
 	wr_free(&info);
 	free(sf);
 	free(st);

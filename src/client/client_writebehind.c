@@ -333,13 +333,16 @@ struct match {
 	const char *sp;			/* a share path, or NULL */
 	bool children;			/* sp is a directory: files right in it */
 	const uint8_t *key;		/* a lease key, or NULL */
+	const struct tree *t;		/* only the opens on this tree, or NULL: all */
 };
 
-/* Is o what m names?  (c->t->lock held.) */
+/* Is o what m names?  (o->t->lock held.) */
 static bool matches(const struct smb_open *o, const struct match *m)
 {
 	size_t n;
 
+	if (m->t && o->t != m->t)
+		return false;
 	if (m->key && o->p.lease && !memcmp(o->p.lease_key, m->key, 16))
 		return true;
 	if (!m->sp)
@@ -371,9 +374,9 @@ static void flush_matching(struct client *c, const struct match *m)
 		pthread_mutex_unlock(&f->wb->lock);
 		if (!hit)
 			continue;
-		pthread_mutex_lock(&c->t->lock);
+		pthread_mutex_lock(&f->open->t->lock);
 		hit = matches(f->open, m);
-		pthread_mutex_unlock(&c->t->lock);
+		pthread_mutex_unlock(&f->open->t->lock);
 		if (!hit)
 			continue;
 		if (n == cap) {
@@ -424,9 +427,9 @@ void wb_flush_like(struct client *c, struct client_file *f)
 
 	if (!wb_any(c))
 		return;
-	pthread_mutex_lock(&c->t->lock);
+	pthread_mutex_lock(&f->open->t->lock);
 	sp = strdup(f->open->path);
-	pthread_mutex_unlock(&c->t->lock);
+	pthread_mutex_unlock(&f->open->t->lock);
 	if (!sp)
 		return;
 	m.sp = sp;
@@ -435,9 +438,9 @@ void wb_flush_like(struct client *c, struct client_file *f)
 	free(sp);
 }
 
-void wb_flush_lease(struct client *c, const uint8_t key[16])
+void wb_flush_lease(struct client *c, const struct tree *t, const uint8_t key[16])
 {
-	struct match m = { .key = key };
+	struct match m = { .key = key, .t = t };
 
 	flush_matching(c, &m);
 }

@@ -42,6 +42,7 @@ static void usage(FILE *f)
 "\n"
 "  -o OPTIONS     comma-separated mount options (see smbfuse(1))\n"
 "  -f             stay in the foreground\n"
+"  -v             verbose: log what happens besides warnings (logons, reconnects)\n"
 "  -d             debug: log every request (implies -f)\n"
 "  --probe        connect, authenticate and show what was negotiated\n"
 "  -h, --help     show this help and exit\n"
@@ -256,6 +257,9 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	co.attr.dir_mode = o->dir_mode;
 	co.actimeo_ms = (int)(o->actimeo_s * 1000);
 	co.mfsymlinks = o->mfsymlinks;
+	co.multiuser = o->multiuser;
+	co.user_credentials = o->user_credentials;
+	co.user_idle_s = o->user_idle_s;
 	/* cache=none promises that write(2) returns with the data at the
 	 * server, as the kernel client's does. */
 	co.writebehind = o->cache != CACHE_NONE;
@@ -410,6 +414,8 @@ int main(int argc, char **argv)
 			o.foreground = true;
 		} else if (!strcmp(a, "-f")) {
 			o.foreground = true;
+		} else if (!strcmp(a, "-v")) {
+			o.verbose = true;
 		} else if (!strncmp(a, "-o", 2)) {
 			const char *optstr = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
 
@@ -439,6 +445,8 @@ int main(int argc, char **argv)
 	}
 	/* Before anything can fork or show up in ps. */
 	opts_scrub_argv(argc, argv);
+	if (o.verbose)
+		log_set_level(LOG_LVL_INFO);
 	if (o.debug)
 		log_set_level(LOG_LVL_DEBUG);
 	if (!unc || (!probe && !mountpoint)) {
@@ -452,6 +460,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	opts_from_env(&o);
+	if (opts_check(&o, err)) {
+		log_err("%s", err);
+		ret = 2;
+		goto out;
+	}
 	if (o.sec == SEC_NTLMSSP && !o.password_given && isatty(0) && prompt_password(&o) != 0) {
 		log_err("no password given and none could be read from the terminal");
 		goto out;

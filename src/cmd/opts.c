@@ -22,6 +22,7 @@
 #include "ntlm.h"
 #include "opts.h"
 #include "secret.h"
+#include "user_creds.h"
 #include "smb2.h"
 
 static int fail(char *err, int ret, const char *fmt, ...)
@@ -70,6 +71,7 @@ void opts_free(struct options *o)
 	free(o->domain);
 	free(o->spn);
 	free(o->krb5_ccache);
+	free(o->user_credentials);
 	wipe_free(o->password);
 	secret_free(o->nt_hash);
 	memset(o, 0, sizeof(*o));
@@ -462,6 +464,30 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		o->mfsymlinks = true;
 		return 0;
 	}
+	/* Every local user logs on as themselves (mount.cifs's name). */
+	if (key_is(k, kl, "multiuser")) {
+		o->multiuser = true;
+		o->allow_other = true;	/* the point of it: other users come in */
+		return 0;
+	}
+	if (key_is(k, kl, "user_credentials")) {
+		char tmpl[PATH_MAX];
+
+		if (!v || vl == 0 || vl >= sizeof(tmpl))
+			return fail(err, -EINVAL, "user_credentials= needs a file name template "
+				    "such as /etc/smbfuse/%%u.cred or ~/.smbcredentials");
+		memcpy(tmpl, v, vl);
+		tmpl[vl] = '\0';
+		if (user_creds_check_template(tmpl, err))
+			return -EINVAL;
+		return set_str(&o->user_credentials, v, vl);
+	}
+	if (key_is(k, kl, "user_idle")) {
+		if (!v || parse_int(v, vl, 1, 86400, &x))
+			return fail(err, -EINVAL, "user_idle= needs a number of seconds from 1 to 86400");
+		o->user_idle_s = (int)x;
+		return 0;
+	}
 	if (key_is(k, kl, "ignore_chown")) {
 		o->ignore_chown = true;
 		return 0;
@@ -525,6 +551,29 @@ int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN])
 		if (*p == ',')
 			p++;
 	}
+	return 0;
+}
+
+int opts_check(const struct options *o, char err[OPTS_ERRLEN])
+{
+	if (!o->multiuser) {
+		if (o->user_credentials || o->user_idle_s)
+			return fail(err, -EINVAL, "%s= is an option of multiuser mounts: add "
+				    "-o multiuser, or leave it out",
+				    o->user_credentials ? "user_credentials" : "user_idle");
+		return 0;
+	}
+	/* Reading each user's credentials with that user's rights, and
+	 * serving every user of the machine, is root's work. */
+	if (geteuid() != 0)
+		return fail(err, -EPERM, "multiuser needs root: the daemon serves every local "
+			    "user and reads each one's credentials as that user");
+	if (o->sec == SEC_NONE)
+		return fail(err, -EINVAL, "multiuser with a guest or anonymous logon gives every "
+			    "user the same rights: use sec=ntlmssp or sec=krb5");
+	if (o->sec == SEC_KRB5 && o->user_credentials)
+		return fail(err, -EINVAL, "user_credentials= names NTLM credentials files; with "
+			    "sec=krb5 each user's own Kerberos tickets are used");
 	return 0;
 }
 

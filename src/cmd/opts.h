@@ -52,11 +52,18 @@ struct options {
 	bool allow_other, allow_root, default_permissions;
 	bool ignore_chown;
 	bool mfsymlinks;
+	/* multiuser: each local user on a session of their own, with the
+	 * credentials file user_credentials names (NULL: the default) or,
+	 * with sec=krb5, their own tickets; closed after user_idle_s. */
+	bool multiuser;
+	char *user_credentials;
+	int user_idle_s;
 	bool nobrl;			/* locks local to the mount */
 	bool nonempty;
 	bool sloppy;			/* mount -s: unknown options are ignored */
 	char kernel_flags[128];		/* ",noexec,nosuid...": for the FUSE mount */
 	bool foreground;
+	bool verbose;			/* -v: informational messages too */
 	bool debug;
 };
 
@@ -70,6 +77,11 @@ int opts_parse_unc(struct options *o, const char *unc, char err[OPTS_ERRLEN]);
  * them; options meant for mount(8) or systemd (_netdev, nofail, x-*...)
  * are ignored. */
 int opts_parse(struct options *o, const char *optstr, char err[OPTS_ERRLEN]);
+
+/* What no single option can check: the options that need another, and
+ * the ones that cannot go together.  0, or -EINVAL with err saying why.
+ * After every option (and the environment) is in. */
+int opts_check(const struct options *o, char err[OPTS_ERRLEN]);
 
 /* Read credentials=FILE: username=, password=, domain= lines.  A file
  * that group or others may read is refused. */

@@ -24,9 +24,15 @@ static struct fs_config *cfg_of(void)
 	return fuse_get_context()->private_data;
 }
 
+/* The client, told whom this operation is for (a multiuser mount sends
+ * it on that user's session). */
 static struct client *cl(void)
 {
-	return cfg_of()->client;
+	struct fuse_context *fc = fuse_get_context();
+	struct client *c = ((struct fs_config *)fc->private_data)->client;
+
+	client_set_caller(c, fc->uid, fc->gid, fc->pid);
+	return c;
 }
 
 /* fi->fh is a struct client_file for files, and a struct dirlist with

@@ -223,12 +223,14 @@ mount_share() {
 # mount_logged MNT OPTIONS LOG: mount the current rig's share on MNT with
 # the daemon in the foreground as a background job, its stderr (the log)
 # in LOG, for checks on what it says; the rig's credentials plus OPTIONS.
-# Sets MOUNT_PID; the EXIT trap unmounts.
+# Sets MOUNT_PID; the EXIT trap unmounts.  MOUNT_FLAGS=-v: informational
+# messages too.
 mount_logged() {
 	local i
 	mkdir -p "$1"
 	: >"$3"
-	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$1" -f \
+	# shellcheck disable=SC2086 # MOUNT_FLAGS: words, e.g. "-v"
+	"$SMBFUSE" "//$RIG_ADDR/$RIG_SHARE" "$1" -f ${MOUNT_FLAGS:-} \
 		-o "port=$RIG_PORT,credentials=$RIG_CREDENTIALS${2:+,$2}" 2>"$3" &
 	MOUNT_PID=$!
 	at_exit "umount_rig '$1' '$MOUNT_PID'"
