@@ -128,7 +128,7 @@ umnt=$work/user-mnt
 mkdir -p "$umnt" && chown "$user" "$umnt"
 fuse_open_to_all
 # Their default cache (FILE:/tmp/krb5cc_UID, as krb5.conf leaves it).
-at_exit "runuser -u '$user' -- env KRB5_CONFIG='$KRB5_CONFIG' kdestroy -q 2>/dev/null"
+at_exit "runuser -u '$user' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kdestroy -q 2>/dev/null"
 as_user() { runuser -u "$user" -- env -u KRB5CCNAME KRB5_CONFIG="$KRB5_CONFIG" "$@"; }
 check "ordinary user: kinit into their default cache" \
 	sh -c "printf '%s\n' \"\$1\" | runuser -u '$user' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kinit '$AD_USER' >/dev/null" sh "$AD_PASS"
@@ -143,6 +143,49 @@ check "ordinary user: write and read back through the mount" \
 check "ordinary user: fusermount3 -u, no process left" \
 	sh -c "runuser -u '$user' -- fusermount3 -u '$umnt' && ! mountpoint -q '$umnt'"
 umount_rig "$umnt" "$upid"
+
+# --- multiuser: root mounts with alice's ticket; a local user logs on with their own -----
+# smbfuse-krb-test gets a ticket for the domain's other user (websvc) in
+# their default cache; a second local user has none, then points
+# KRB5CCNAME at root's cache (which they may not read).
+user2=smbfuse-krb-test2
+id "$user2" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent \
+	--shell /bin/sh "$user2"
+uid2=$(id -u "$user2")
+# Their default cache, from an earlier run that was killed, goes first.
+runuser -u "$user2" -- env -u KRB5CCNAME KRB5_CONFIG="$KRB5_CONFIG" kdestroy -q 2>/dev/null || true
+at_exit "runuser -u '$user2' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kdestroy -q 2>/dev/null"
+check "ordinary user: kinit as $AD_USER2 into their default cache" \
+	sh -c "printf '%s\n' \"\$1\" | runuser -u '$user' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kinit '$AD_USER2' >/dev/null" sh "$AD_PASS2"
+mmnt=$work/multi
+mkdir -p "$mmnt"
+mlog=$work/multi.log
+"$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$mmnt" -f -v -o sec=krb5,multiuser 2>"$mlog" &
+mpid=$!
+at_exit "umount_rig '$mmnt' '$mpid'"
+for _ in $(seq 1 100); do mounted "$mmnt" && break; sleep 0.1; done
+check "multiuser: mounted with root's (alice's) ticket" mounted "$mmnt"
+echo by-root >"$mmnt/mu-root"
+check "multiuser: $user writes with their own ticket" \
+	as_user sh -c "echo by-user >'$mmnt/mu-user'"
+check "multiuser: the log says they logged on as $AD_USER2" \
+	grep -q "multiuser: uid $uid logged on to $AD_ADDR as $AD_USER2@$AD_REALM" "$mlog"
+check "multiuser: the two files have different owners on the server" \
+	test "$(stat -c %u "$AD_SHARE_DIR/mu-root")" != "$(stat -c %u "$AD_SHARE_DIR/mu-user")"
+check "multiuser: $user2 (no ticket) is refused: Permission denied" \
+	sh -c "! runuser -u '$user2' -- env -u KRB5CCNAME ls '$mmnt' >/dev/null 2>'$work/mu.err' && grep -q 'Permission denied' '$work/mu.err'"
+check "... the log says to run kinit" grep -q "uid $uid2 ($user2): .*kinit" "$mlog"
+sleep 3.2	# past the retry interval
+check "multiuser: $user2 naming root's cache in KRB5CCNAME is refused" \
+	sh -c "! runuser -u '$user2' -- env KRB5CCNAME='$KRB5CCNAME' KRB5_CONFIG='$KRB5_CONFIG' ls '$mmnt' >/dev/null 2>&1"
+check "... and nothing was created as alice for them" \
+	sh -c "! runuser -u '$user2' -- env KRB5CCNAME='$KRB5CCNAME' touch '$mmnt/mu-stolen' 2>/dev/null && ! test -e '$AD_SHARE_DIR/mu-stolen'"
+sleep 3.2
+check "multiuser: after kinit, $user2 is in without a remount" \
+	sh -c "printf '%s\n' \"\$1\" | runuser -u '$user2' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kinit '$AD_USER' >/dev/null && runuser -u '$user2' -- env -u KRB5CCNAME ls '$mmnt' >/dev/null" sh "$AD_PASS"
+rm -f "$mmnt/mu-root" "$AD_SHARE_DIR/mu-user"
+check "multiuser: unmounted, the daemon gone" umount_rig "$mmnt" "$mpid"
+[ "$_failures" = 0 ] || { echo "# multiuser daemon log:"; sed 's/^/#   /' "$mlog"; }
 
 # --- errors a user can act on ---------------------------------------------------------
 KRB5CCNAME=FILE:$work/none kprobe sec=krb5
