@@ -21,12 +21,14 @@
 struct entry {
 	struct entry *next;
 	uint64_t expires;		/* now_ms() */
+	unsigned long scope;		/* whose view it is (attrcache_set_scope) */
 	struct stat st;
 	char path[];
 };
 
 struct attrcache {
 	int ttl_ms;			/* fixed */
+	unsigned long (*scope)(void);	/* fixed once set; NULL: one scope */
 	pthread_mutex_t lock;		/* guards everything below */
 	struct entry *table[BUCKETS];
 	size_t count;
@@ -68,6 +70,16 @@ static void clear_locked(struct attrcache *ac)
 	ac->count = 0;
 }
 
+void attrcache_set_scope(struct attrcache *ac, unsigned long (*scope)(void))
+{
+	ac->scope = scope;
+}
+
+static unsigned long scope_now(const struct attrcache *ac)
+{
+	return ac->scope ? ac->scope() : 0;
+}
+
 void attrcache_free(struct attrcache *ac)
 {
 	if (!ac)
@@ -94,6 +106,7 @@ static void remove_locked(struct attrcache *ac, const char *path)
 
 bool attrcache_get(struct attrcache *ac, const char *path, struct stat *st)
 {
+	unsigned long scope = scope_now(ac);
 	struct entry *e;
 	bool hit = false;
 
@@ -102,6 +115,8 @@ bool attrcache_get(struct attrcache *ac, const char *path, struct stat *st)
 	pthread_mutex_lock(&ac->lock);
 	for (e = ac->table[hash(path)]; e; e = e->next) {
 		if (!strcmp(e->path, path)) {
+			if (e->scope != scope)
+				break;	/* another's: a miss, which the answer replaces */
 			if (now_ms() < e->expires) {
 				*st = e->st;
 				hit = true;
@@ -127,6 +142,7 @@ void attrcache_put(struct attrcache *ac, const char *path, const struct stat *st
 		return;
 	memcpy(e->path, path, n);
 	e->st = *st;
+	e->scope = scope_now(ac);
 	e->expires = now_ms() + (uint64_t)ac->ttl_ms;
 	pthread_mutex_lock(&ac->lock);
 	remove_locked(ac, path);

@@ -19,6 +19,12 @@ struct attrcache;
 struct attrcache *attrcache_new(int ttl_ms);
 void attrcache_free(struct attrcache *ac);
 
+/* Whose view the calling thread asks for (a multiuser mount: the user,
+ * whose session may see less than another's): an entry answers only the
+ * scope that put it.  Without one, every caller shares one scope.  Set
+ * before any other use. */
+void attrcache_set_scope(struct attrcache *ac, unsigned long (*scope)(void));
+
 bool attrcache_get(struct attrcache *ac, const char *path, struct stat *st);
 void attrcache_put(struct attrcache *ac, const char *path, const struct stat *st);
 void attrcache_forget(struct attrcache *ac, const char *path);

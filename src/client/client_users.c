@@ -94,6 +94,18 @@ void client_set_caller(struct client *c, uid_t uid, gid_t gid, pid_t pid)
 	caller.pid = pid;
 }
 
+/* The caches' scope (attrcache_set_scope): the calling user's, so that
+ * what one user's session was told never answers another user; the
+ * mount's owner and its own threads share scope 0. */
+static unsigned long caller_scope(void)
+{
+	const struct users *us = caller.c ? caller.c->users : NULL;
+
+	if (!us || caller.uid == us->owner)
+		return 0;
+	return (unsigned long)caller.uid + 1;
+}
+
 static const char *login_name(uid_t uid, char *buf, size_t size)
 {
 	struct passwd pw, *found = NULL;
@@ -418,6 +430,8 @@ int users_start(struct client *c, const struct client_opts *o, char err[SESSION_
 	us->base.domain = us->domain;
 	us->base.spn = us->spn;
 	c->users = us;
+	attrcache_set_scope(c->cache, caller_scope);
+	namecache_set_scope(c->names, caller_scope);
 	ret = user_creds_check_template(us->template, err);
 	if (ret)
 		return ret;

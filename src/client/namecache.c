@@ -37,6 +37,7 @@ struct kdir {
 	struct kdir *older, *newer;	/* by when it became known */
 	char *path;
 	uint64_t until;			/* now_ms() past which it is not known */
+	unsigned long scope;		/* whose listing it is (namecache_set_scope) */
 	bool relisting;			/* namecache_claim_relist said so once */
 	struct kname **b;
 	size_t nb, n;
@@ -44,6 +45,7 @@ struct kdir {
 
 struct namecache {
 	int ttl_ms;			/* fixed */
+	unsigned long (*scope)(void);	/* fixed once set; NULL: one scope */
 	pthread_mutex_t lock;		/* guards everything below */
 	struct kdir *h[NC_BUCKETS];
 	struct kdir *oldest, *newest;
@@ -55,6 +57,7 @@ struct namecache {
 
 struct namecache_listing {
 	char *dir;
+	unsigned long scope;		/* of the thread that lists */
 	uint64_t changes;		/* at the start */
 	bool overflow;			/* too many names, or out of memory */
 	struct kdir d;			/* the names gathered (only b, nb, n used) */
@@ -229,8 +232,20 @@ static struct kdir *dir_find(struct namecache *nc, const char *dir, size_t len)
 	return d && now_ms() < d->until ? d : NULL;
 }
 
-/* Make dir known with the names in from (taken over; NULL: none). */
-static void dir_set(struct namecache *nc, const char *dir, struct kdir *from)
+static unsigned long scope_now(const struct namecache *nc)
+{
+	return nc->scope ? nc->scope() : 0;
+}
+
+void namecache_set_scope(struct namecache *nc, unsigned long (*scope)(void))
+{
+	nc->scope = scope;
+}
+
+/* Make dir known to scope with the names in from (taken over; NULL:
+ * none). */
+static void dir_set(struct namecache *nc, const char *dir, struct kdir *from,
+		    unsigned long scope)
 {
 	size_t len = strlen(dir), n = from ? from->n : 0;
 	struct kdir **pp = dir_slot(nc, dir, len), *d;
@@ -256,6 +271,7 @@ static void dir_set(struct namecache *nc, const char *dir, struct kdir *from)
 		from->nb = from->n = 0;
 	}
 	d->until = now_ms() + (uint64_t)nc->ttl_ms;
+	d->scope = scope;
 	pp = dir_slot(nc, dir, len);
 	d->next = *pp;
 	*pp = d;
@@ -300,7 +316,7 @@ void namecache_created_dir(struct namecache *nc, const char *dir)
 		return;
 	pthread_mutex_lock(&nc->lock);
 	nc->changes++;
-	dir_set(nc, dir, NULL);
+	dir_set(nc, dir, NULL, scope_now(nc));
 	pthread_mutex_unlock(&nc->lock);
 }
 
@@ -315,6 +331,7 @@ struct namecache_listing *namecache_listing_begin(struct namecache *nc, const ch
 		free(l);
 		return NULL;
 	}
+	l->scope = scope_now(nc);
 	pthread_mutex_lock(&nc->lock);
 	l->changes = nc->changes;
 	pthread_mutex_unlock(&nc->lock);
@@ -335,7 +352,7 @@ void namecache_listing_end(struct namecache *nc, struct namecache_listing *l, bo
 		return;
 	pthread_mutex_lock(&nc->lock);
 	if (complete && !l->overflow && l->changes == nc->changes)
-		dir_set(nc, l->dir, &l->d);
+		dir_set(nc, l->dir, &l->d, l->scope);
 	pthread_mutex_unlock(&nc->lock);
 	names_free(&l->d);
 	free(l->dir);
@@ -454,7 +471,8 @@ char *namecache_claim_relist(struct namecache *nc, const char *path)
 		return NULL;
 	pthread_mutex_lock(&nc->lock);
 	d = dir_find_any(nc, path, dl);
-	if (d && now_ms() >= d->until && !d->relisting && d->n <= NC_MAX_RELIST) {
+	if (d && d->scope == scope_now(nc) && now_ms() >= d->until && !d->relisting &&
+	    d->n <= NC_MAX_RELIST) {
 		dir = strndup(path, dl);
 		d->relisting = dir != NULL;
 	}
@@ -474,7 +492,7 @@ bool namecache_absent(struct namecache *nc, const char *path)
 		return false;
 	pthread_mutex_lock(&nc->lock);
 	d = dir_find(nc, path, dl);
-	if (d) {
+	if (d && d->scope == scope_now(nc)) {	/* another's listing: not for this one */
 		pp = find_name(d, name, &toolong);
 		/* Too long: the server's error (ENAMETOOLONG) is the answer. */
 		absent = !toolong && (!pp || !*pp);

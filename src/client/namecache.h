@@ -26,6 +26,10 @@ struct namecache;
 /* ttl_ms 0 makes a cache that never knows anything. */
 struct namecache *namecache_new(int ttl_ms);
 void namecache_free(struct namecache *nc);
+/* As attrcache_set_scope: a directory known through one scope's session
+ * (a multiuser mount's user) answers only that scope's lookups.  Set
+ * before any other use. */
+void namecache_set_scope(struct namecache *nc, unsigned long (*scope)(void));
 
 /* dir was just created: it is known, and empty. */
 void namecache_created_dir(struct namecache *nc, const char *dir);

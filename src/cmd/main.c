@@ -276,6 +276,7 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	cfg.cache = (enum cache_mode)o->cache;
 	cfg.ignore_chown = o->ignore_chown;
 	cfg.nobrl = o->nobrl;
+	cfg.multiuser = o->multiuser;
 	cfg.max_io = 1024 * 1024;
 	cfg.ready = mount_ready;
 	cfg.ready_fd = -1;

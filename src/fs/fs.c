@@ -79,6 +79,11 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	fc->use_ino = 1;
 	fc->entry_timeout = cfg->actimeo_s;
 	fc->attr_timeout = cfg->actimeo_s;
+	/* The kernel keeps names and attributes per inode, for every user
+	 * alike: a multiuser mount has it ask every time, and the client's
+	 * caches answer each user only with what their own session saw. */
+	if (cfg->multiuser)
+		fc->entry_timeout = fc->attr_timeout = 0;
 	fc->negative_timeout = 0;
 	/* Unlinking an open file renames it to .fuse_hidden* until its last
 	 * close, as POSIX programs expect the name to go away at once. */

@@ -21,6 +21,7 @@ struct fs_config {
 	enum cache_mode cache;
 	bool ignore_chown;		/* chown to someone else: 0 instead of EPERM */
 	bool nobrl;			/* fcntl/flock locks kept by the kernel, in this mount */
+	bool multiuser;			/* users see the share through sessions of their own */
 	unsigned max_io;		/* largest FUSE read/write to ask for */
 	/* Called once the kernel has sent INIT, i.e. when the mount really
 	 * works (main.c tells the waiting parent then). */

@@ -106,6 +106,19 @@ check "... nor overwrite it" \
 	sh -c "! runuser -u '$mu2' -- sh -c 'echo x >\"$mnt/private\"' 2>/dev/null"
 check "... and the server still holds $mu1's text" test "$(cat "$RIG_SHARE_DIR/private")" = secret
 
+# What one user's session saw answers no other user: a directory only
+# its owner may enter, looked into by them, then at once (well within
+# actimeo) by the other user.
+as "$mu1" sh -c "mkdir '$mnt/closed' && echo inside >'$mnt/closed/f'"
+chmod 0700 "$RIG_SHARE_DIR/closed"
+check "$mu1 lists and stats inside their closed directory" \
+	as "$mu1" sh -c "ls '$mnt/closed' >/dev/null && stat '$mnt/closed/f' >/dev/null"
+check "... $mu2 right after: stat of a name in it is refused, not served from a cache" \
+	sh -c "! runuser -u '$mu2' -- stat '$mnt/closed/f' >/dev/null 2>'$work/err' && grep -q 'Permission denied' '$work/err'"
+check "... nor told which names are not there" \
+	sh -c "! runuser -u '$mu2' -- stat '$mnt/closed/nothing' >/dev/null 2>'$work/err' && grep -q 'Permission denied' '$work/err'"
+check "... while $mu1 still gets in" as "$mu1" stat "$mnt/closed/f" >/dev/null
+
 # A user with no credentials file: refused, and the log says why.
 mu3uid=$(id -u "$mu3")
 check "$mu3 (no credentials) is refused: Permission denied" \
