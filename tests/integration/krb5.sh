@@ -181,8 +181,25 @@ check "multiuser: $user2 naming root's cache in KRB5CCNAME is refused" \
 check "... and nothing was created as alice for them" \
 	sh -c "! runuser -u '$user2' -- env KRB5CCNAME='$KRB5CCNAME' touch '$mmnt/mu-stolen' 2>/dev/null && ! test -e '$AD_SHARE_DIR/mu-stolen'"
 sleep 3.2
-check "multiuser: after kinit, $user2 is in without a remount" \
-	sh -c "printf '%s\n' \"\$1\" | runuser -u '$user2' -- env -u KRB5CCNAME KRB5_CONFIG='$KRB5_CONFIG' kinit '$AD_USER' >/dev/null && runuser -u '$user2' -- env -u KRB5CCNAME ls '$mmnt' >/dev/null" sh "$AD_PASS"
+# user2_kinit [OPTIONS]: a ticket for alice in user2's default cache.
+user2_kinit() {
+	printf '%s\n' "$AD_PASS" | runuser -u "$user2" -- env -u KRB5CCNAME KRB5_CONFIG="$KRB5_CONFIG" \
+		kinit "$@" "$AD_USER" >/dev/null
+}
+as_user2() { runuser -u "$user2" -- env -u KRB5CCNAME KRB5_CONFIG="$KRB5_CONFIG" "$@"; }
+user2_in() { user2_kinit "$@" && as_user2 ls "$mmnt" >/dev/null; }
+# A ten-second service ticket: the server ends that user's session when
+# it expires, and only that user's.
+check "multiuser: after kinit (a 10 s ticket), $user2 is in without a remount" \
+	user2_in -S "cifs/$AD_ADDR@$AD_REALM" -l 10s
+for _ in $(seq 1 30); do as_user2 klist -s || break; sleep 1; done
+sleep 1
+err=$(as_user2 ls "$mmnt" 2>&1 >/dev/null || true)
+check "multiuser: $user2's ticket expired: 'Key has expired' (got: $err)" grep -q "Key has expired" <<<"$err"
+check "... while $user (their own ticket) reads on" test "$(as_user cat "$mmnt/mu-user")" = by-user
+check "... and root too" test "$(cat "$mmnt/mu-root")" = by-root
+check "multiuser: after a fresh kinit, $user2 is back" \
+	user2_in
 rm -f "$mmnt/mu-root" "$AD_SHARE_DIR/mu-user"
 check "multiuser: unmounted, the daemon gone" umount_rig "$mmnt" "$mpid"
 [ "$_failures" = 0 ] || { echo "# multiuser daemon log:"; sed 's/^/#   /' "$mlog"; }
