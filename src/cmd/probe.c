@@ -3,9 +3,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
+#include "netif.h"
 #include "probe.h"
 #include "tree.h"
 #include "session.h"
@@ -45,6 +48,30 @@ static void print_caps(FILE *out, uint32_t caps)
 		}
 	}
 	fprintf(out, "%s\n", *sep ? "" : "none");
+}
+
+/* The server's interfaces (3.x): the addresses multichannel can use. */
+static void print_interfaces(FILE *out, struct tree *t)
+{
+	struct netif ifs[NETIF_MAX];
+	char desc[128];
+	size_t n = 0, i;
+	int ret;
+
+	if (t->s->info.dialect < SMB2_DIALECT_300)
+		return;
+	fprintf(out, "multichannel: %s\n", (t->s->info.server_capabilities &
+					       SMB2_GLOBAL_CAP_MULTI_CHANNEL) ? "yes" : "no");
+	ret = netif_query(t, ifs, NETIF_MAX, &n);
+	if (ret) {
+		fprintf(out, "interfaces: none reported (%s)\n",
+			ret == -EOPNOTSUPP ? "not supported" : strerror(-ret));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		netif_describe(&ifs[i], desc, sizeof(desc));
+		fprintf(out, "interface: %s\n", desc);
+	}
 }
 
 int probe_run(const struct options *o, FILE *out)
@@ -90,6 +117,7 @@ int probe_run(const struct options *o, FILE *out)
 	else
 		fprintf(out, "session: %s %s\n", s->mech == SEC_KRB5 ? "krb5" : "ntlmssp", s->user_desc);
 	fprintf(out, "share_flags: 0x%08x\n", t->share_flags);
+	print_interfaces(out, t);
 	tree_close(t);
 	session_close(s);
 	return 0;

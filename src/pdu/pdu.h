@@ -162,6 +162,26 @@ struct validate_negotiate_rsp {
 
 int pdu_validate_negotiate_dec(const uint8_t *out, size_t len, struct validate_negotiate_rsp *p);
 
+/* 2.2.32.5 NETWORK_INTERFACE_INFO: the FSCTL_QUERY_NETWORK_INTERFACE_INFO
+ * response, one entry per server address. */
+#define NETIF_CAP_RSS	0x00000001u
+#define NETIF_CAP_RDMA	0x00000002u
+/* No server has this many addresses worth a channel; more are ignored. */
+#define NETIF_MAX	64
+
+struct netif {
+	uint32_t if_index;
+	uint32_t capability;		/* NETIF_CAP_* */
+	uint64_t link_speed;		/* bits per second */
+	int family;			/* AF_INET, AF_INET6, or 0 for another */
+	uint8_t addr[16];		/* network order: 4 bytes for AF_INET */
+	uint32_t scope_id;		/* AF_INET6 */
+};
+
+/* The entries of out (the IOCTL's output) into ifs, at most max of
+ * them; *n says how many.  -EPROTO for a malformed list. */
+int pdu_netif_dec(const uint8_t *out, size_t len, struct netif *ifs, size_t max, size_t *n);
+
 /* --- FileId ------------------------------------------------------------ */
 
 struct smb2_fid {

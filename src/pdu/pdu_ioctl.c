@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "pdu.h"
 #include "wire.h"
@@ -93,4 +94,62 @@ int pdu_validate_negotiate_dec(const uint8_t *out, size_t len, struct validate_n
 	p->security_mode = rd_u16(&r);
 	p->dialect = rd_u16(&r);
 	return r.bad ? -EPROTO : 0;
+}
+
+/* MS-SMB2 2.2.32.5 NETWORK_INTERFACE_INFO Response: entries of 152
+ * bytes (Next, IfIndex, Capability, Reserved, LinkSpeed, then a 128-byte
+ * SOCKADDR_STORAGE: Family, and for IPv4 Port, IPv4Address, Reserved;
+ * for IPv6 Port, FlowInfo, IPv6Address, ScopeId), chained by Next, an
+ * offset from the entry's start; 0 ends the list.  Each Next must move
+ * forward past the entry, so a list can neither loop nor overlap. */
+#define NETIF_ENTRY_SIZE 152
+#define NETIF_FAMILY_V4 0x0002
+#define NETIF_FAMILY_V6 0x0017
+
+int pdu_netif_dec(const uint8_t *out, size_t len, struct netif *ifs, size_t max, size_t *n)
+{
+	size_t pos = 0;
+	uint32_t next;
+	uint16_t family;
+	struct rd r;
+
+	*n = 0;
+	if (len == 0)
+		return 0;		/* no interfaces to tell */
+	for (;;) {
+		struct netif *f = *n < max ? &ifs[*n] : NULL;
+		struct netif skip;
+
+		if (len - pos < NETIF_ENTRY_SIZE)
+			return -EPROTO;
+		if (!f)
+			f = &skip;	/* past max: still checked, not kept */
+		memset(f, 0, sizeof(*f));
+		rd_init(&r, out + pos, NETIF_ENTRY_SIZE);
+		next = rd_u32(&r);
+		f->if_index = rd_u32(&r);
+		f->capability = rd_u32(&r);
+		rd_skip(&r, 4);
+		f->link_speed = rd_u64(&r);
+		family = rd_u16(&r);
+		rd_skip(&r, 2);			/* Port: 0 */
+		if (family == NETIF_FAMILY_V4) {
+			f->family = AF_INET;
+			rd_copy(&r, f->addr, 4);
+		} else if (family == NETIF_FAMILY_V6) {
+			f->family = AF_INET6;
+			rd_skip(&r, 4);		/* FlowInfo */
+			rd_copy(&r, f->addr, 16);
+			f->scope_id = rd_u32(&r);
+		}
+		if (r.bad)
+			return -EPROTO;
+		if (f != &skip)
+			(*n)++;
+		if (next == 0)
+			return 0;
+		if (next < NETIF_ENTRY_SIZE || next > len - pos)
+			return -EPROTO;
+		pos += next;
+	}
 }

@@ -1,6 +1,6 @@
 /* libFuzzer target: every other response decoder that reads server
  * bytes: header, ERROR, TREE_CONNECT, IOCTL (+ VALIDATE_NEGOTIATE_INFO
- * output), the empty bodies, CREATE (+ create contexts), CLOSE, READ,
+ * and NETWORK_INTERFACE_INFO outputs), the empty bodies, CREATE (+ create contexts), CLOSE, READ,
  * WRITE, LOCK, QUERY_INFO (+ FileAllInformation, FileFsFullSizeInformation)
  * and QUERY_DIRECTORY (+ walking its entries). */
 #include "config.h"
@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tree_connect_rsp t;
 	struct ioctl_rsp io;
 	struct validate_negotiate_rsp v;
+	struct netif ifs[4];
 	struct create_rsp cr;
 	struct close_rsp cl;
 	struct file_all_info fa;
@@ -28,8 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)pdu_error_dec(data, size);
 	(void)pdu_empty_dec(data, size);
 	(void)pdu_tree_connect_dec(data, size, &t);
-	if (pdu_ioctl_dec(data, size, &io) == 0 && io.output_len)
+	if (pdu_ioctl_dec(data, size, &io) == 0 && io.output_len) {
 		(void)pdu_validate_negotiate_dec(io.output, io.output_len, &v);
+		(void)pdu_netif_dec(io.output, io.output_len, ifs, 4, &n);
+	}
 	(void)pdu_create_dec(data, size, &cr);
 	(void)pdu_close_dec(data, size, &cl);
 	(void)pdu_read_dec(data, size, &out, &n);

@@ -11,6 +11,9 @@ check "default: 3.1.1" has dialect 3.1.1
 check "default: preauth integrity" has secure_negotiate preauth-integrity
 check "default: named user" has session "ntlmssp WORKGROUP\\$RIG_USER"
 check "default: no signing required" has signing none
+check "default: the server offers multichannel" has multichannel yes
+check "default: its interfaces are listed (the rig listens on 127.0.0.1 and ::1)" \
+	eval 'has interface "127.0.0.1 (1 Gbit/s)" && has interface "::1 (1 Gbit/s)"'
 probe sign
 check "default+sign: signing on (GMAC)" has signing AES-128-GMAC
 probe seal
@@ -21,6 +24,8 @@ for v in 2.1 3.0 3.02; do
 	check "default+vers=$v: $want" has dialect "$want"
 	check "default+vers=$v: validated" has secure_negotiate validated
 done
+probe "vers=2.1"
+check "vers=2.1: no multichannel line (3.x only)" bash -c "! grep -q '^multichannel:' <<<\"\$1\"" _ "$PROBE_OUT"
 probe "vers=3.0,seal"
 check "default+vers=3.0,seal: AES-128-CCM" has encryption AES-128-CCM
 probe nosecurenegotiate,vers=3.0

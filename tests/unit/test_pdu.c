@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crypto.h"
 #include "golden.h"
@@ -247,6 +248,54 @@ static void test_ioctl(void)
 	free(m);
 }
 
+/* The interface list: Samba's answer, then lists cut, looped and
+ * overlapping, and a list longer than the caller keeps. */
+static void test_netif(void)
+{
+	struct netif ifs[NETIF_MAX], one;
+	struct ioctl_rsp p;
+	uint8_t *m, *list;
+	size_t n, got, i;
+
+	m = golden("samba-ioctl-netif-rsp.bin", &n);
+	CHECK_INT(pdu_ioctl_dec(m, n, &p), 0);
+	CHECK_INT(p.ctl_code, FSCTL_QUERY_NETWORK_INTERFACE_INFO);
+	CHECK_INT(p.output_len, 2 * 152);
+	CHECK_INT(pdu_netif_dec(p.output, p.output_len, ifs, NETIF_MAX, &got), 0);
+	CHECK_INT(got, 2);
+	CHECK_INT(ifs[0].family, AF_INET6);
+	CHECK_INT(ifs[0].addr[15], 1);
+	CHECK_INT(ifs[1].family, AF_INET);
+	CHECK_INT(ifs[1].addr[0], 127);
+	CHECK_INT(ifs[1].addr[3], 1);
+	CHECK_INT(ifs[1].link_speed == 1000000000ULL, 1);
+	/* Every cut short of the whole list is refused. */
+	list = malloc(p.output_len);
+	memcpy(list, p.output, p.output_len);
+	for (i = 1; i < p.output_len; i++)
+		CHECK_INT(pdu_netif_dec(list, i, ifs, NETIF_MAX, &got), -EPROTO);
+	/* A Next of 0 ends the list, whatever follows; one into the entry
+	 * itself (a loop, or overlap) or past the end is refused. */
+	le32_put(list, 0);
+	CHECK_INT(pdu_netif_dec(list, p.output_len, ifs, NETIF_MAX, &got), 0);
+	CHECK_INT(got, 1);
+	le32_put(list, 100);
+	CHECK_INT(pdu_netif_dec(list, p.output_len, ifs, NETIF_MAX, &got), -EPROTO);
+	le32_put(list, 1000);
+	CHECK_INT(pdu_netif_dec(list, p.output_len, ifs, NETIF_MAX, &got), -EPROTO);
+	le32_put(list, 152);
+	/* Kept: at most max; the rest still checked. */
+	CHECK_INT(pdu_netif_dec(list, p.output_len, &one, 1, &got), 0);
+	CHECK_INT(got, 1);
+	CHECK_INT(one.family, AF_INET6);
+	/* An empty answer: no interfaces. */
+	CHECK_INT(pdu_netif_dec(list, 0, ifs, NETIF_MAX, &got), 0);
+	CHECK_INT(got, 0);
+	free(list);
+	all_truncations_fail("Samba netif ioctl", dec_ioctl, m, n);
+	free(m);
+}
+
 static void test_error_and_empty(void)
 {
 	size_t n;
@@ -463,6 +512,7 @@ int main(void)
 	test_session_setup();
 	test_tree_connect();
 	test_ioctl();
+	test_netif();
 	test_error_and_empty();
 	test_create_durable();
 	test_patch_fid();
