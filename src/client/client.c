@@ -472,6 +472,10 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 		ret = tree_open(c->s, o->session.share, &c->t, err);
 	if (ret)
 		goto fail;
+	/* Multichannel is a help, not a condition: without it the mount
+	 * works on its one connection. */
+	if (o->session.max_channels > 1 && session_start_channels(c->s, c->t, err) != 0)
+		log_warn("multichannel: %s; going on with one connection", err);
 	c->use_leases = c->s->info.dialect >= SMB2_DIALECT_210 &&
 		(c->s->info.server_capabilities & SMB2_GLOBAL_CAP_LEASING);
 	c->own_link.c = c;

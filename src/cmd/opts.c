@@ -343,6 +343,24 @@ static int parse_one(struct options *o, const char *k, size_t kl, const char *v,
 		o->hard = key_is(k, kl, "hard");
 		return 0;
 	}
+	/* Several connections for one session (SMB 3.x), as mount.cifs
+	 * names it: multichannel alone means two. */
+	if (key_is(k, kl, "multichannel")) {
+		if (o->max_channels < 2)
+			o->max_channels = 2;
+		return 0;
+	}
+	if (key_is(k, kl, "nomultichannel")) {
+		o->max_channels = 1;
+		return 0;
+	}
+	if (key_is(k, kl, "max_channels")) {
+		if (!v || parse_int(v, vl, 1, SESSION_MAX_CHANNELS, &x))
+			return fail(err, -EINVAL, "max_channels= needs a number of connections from 1 to %d",
+				    SESSION_MAX_CHANNELS);
+		o->max_channels = (int)x;
+		return 0;
+	}
 	if (key_is(k, kl, "seal")) {
 		o->seal = true;
 		return 0;
@@ -729,4 +747,5 @@ void opts_to_session(const struct options *o, struct session_opts *so)
 	so->echo_interval_s = o->echo_interval_s;
 	so->hard = o->hard;
 	so->reconnect = true;
+	so->max_channels = o->max_channels;
 }

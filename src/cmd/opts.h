@@ -41,6 +41,7 @@ struct options {
 	int timeout_s;			/* per request, and to connect */
 	int echo_interval_s;
 	bool hard;			/* wait for a reconnect however long it takes */
+	int max_channels;		/* multichannel: connections at most (1: one) */
 	/* mounting */
 	uid_t uid;
 	gid_t gid;

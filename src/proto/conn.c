@@ -126,6 +126,13 @@ bool conn_alive(struct conn *c)
 	return alive;
 }
 
+uint32_t conn_inflight(struct conn *c)
+{
+	/* Without the lock: a session picks a channel while holding its
+	 * own, which comes after conn.lock. */
+	return atomic_load_explicit(&c->inflight, memory_order_relaxed);
+}
+
 /* Frames may hold a message of max_read/max_write plus headers and a
  * compound around it; this is the slack allowed beyond the largest. */
 #define FRAME_SLACK (64 * 1024)
@@ -383,8 +390,10 @@ static int seal_chain(struct conn *c, const struct conn_security *sec,
 	pthread_mutex_lock(&c->lock);
 	ctr = ++c->nonce_counter;
 	pthread_mutex_unlock(&c->lock);
-	/* Unique per key: a counter, then random bytes of this connection
-	 * (a key is used by one connection here). */
+	/* Unique per key: a counter (whose top byte is the channel's index:
+	 * the channels of a session share the key), then random bytes of
+	 * this connection. */
+	ctr = (ctr & 0x00FFFFFFFFFFFFFFull) | ((uint64_t)sec->channel_index << 56);
 	le64_put(nonce, ctr);
 	memcpy(nonce + 8, c->nonce_salt, smb2_cipher_nonce_size(sec->cipher) - 8);
 	buf = malloc(SMB2_TRANSFORM_HEADER_SIZE + len + out_len);

@@ -82,6 +82,13 @@ struct conn_security {
 	enum smb2_cipher cipher;
 	uint8_t enc_key[32];
 	uint8_t dec_key[32];
+	/* Multichannel: the channels of a session seal with the same key,
+	 * so each one's nonces carry its own index (0 for the first). */
+	uint8_t channel_index;
+	/* A channel being bound: its SESSION_SETUP responses are checked by
+	 * session.c, since the last one is signed with the channel's own
+	 * key, which this connection gets only after it. */
+	bool binding;
 };
 
 /* Called by the reader thread for an oplock or lease break notification
@@ -234,6 +241,9 @@ void conn_chain_link(struct wr *w, size_t msg_start);
 /* Why the connection died ("" while it lives); valid until the last put. */
 const char *conn_error(struct conn *c);
 bool conn_alive(struct conn *c);
+/* Messages sent and not yet answered: how busy it is (multichannel
+ * picks the least busy channel). */
+uint32_t conn_inflight(struct conn *c);
 
 
 #endif

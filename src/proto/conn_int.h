@@ -8,6 +8,7 @@
 #define SMBFUSE_CONN_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -84,7 +85,9 @@ struct conn {
 	pthread_cond_t echo_cond;	/* wakes the echo thread on close */
 	uint64_t next_mid;
 	uint32_t credits;		/* granted and not yet spent */
-	uint32_t inflight;		/* messages sent and not yet answered */
+	/* Messages sent and not yet answered: changed under lock, read
+	 * without it by conn_inflight (a channel's load). */
+	_Atomic uint32_t inflight;
 	struct pending *table[PENDING_BUCKETS];
 	bool dead;
 	bool closing;

@@ -35,14 +35,50 @@
 
 #define seterr session_seterr
 
+/* A dead channel for the binder thread to drop (s->lock held). */
+static void retire(struct session *s, struct conn *c, const char *addr_in)
+{
+	char addr[sizeof(s->retired[0].addr)];
+
+	snprintf(addr, sizeof(addr), "%s", addr_in);	/* addr_in may be a field of s */
+	/* Never full: the binder empties it before it binds another
+	 * channel, so it holds at most one entry a channel.  (Were it full,
+	 * the reference would leak: it cannot be dropped here, under the
+	 * dying connection's lock.) */
+	if (s->nretired < SESSION_MAX_CHANNELS) {
+		s->retired[s->nretired].conn = c;
+		snprintf(s->retired[s->nretired].addr, sizeof(s->retired[0].addr), "%s", addr);
+		s->nretired++;
+	}
+	/* 3.x: what comes now is told apart from what was in flight on
+	 * the channel that died (MS-SMB2 3.2.4.1, 3.3.5.2.10). */
+	s->channel_sequence++;
+	pthread_cond_broadcast(&s->bind_wake);
+}
+
 /* Called with the dying connection's lock held (conn.c): takes only the
- * session's lock, which nothing holds while calling into a conn. */
-static void on_death(void *arg, struct conn *c)
+ * session's lock, which nothing holds while calling into a conn.  A
+ * bound channel that dies is dropped, and the first channel, when it
+ * dies with others bound, is replaced by one of them: the session lives
+ * on as long as one channel does.  Only when the last one dies does the
+ * recovery thread log on again. */
+void session_conn_died(void *arg, struct conn *c)
 {
 	struct session *s = arg;
+	int i;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->conn == c && !s->closing) {
+	if (s->closing) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (s->conn == c && s->nextra > 0) {
+		retire(s, c, s->conn_addr[0] ? s->conn_addr : s->host);
+		s->nextra--;
+		s->conn = s->extra[s->nextra].conn;
+		snprintf(s->conn_addr, sizeof(s->conn_addr), "%s", s->extra[s->nextra].addr);
+		pthread_cond_broadcast(&s->chan_cond);
+	} else if (s->conn == c) {
 		s->conn = NULL;
 		s->dead = c;		/* the session's reference, dropped by the thread */
 		s->down = true;
@@ -50,17 +86,29 @@ static void on_death(void *arg, struct conn *c)
 		snprintf(s->down_why, sizeof(s->down_why), "%s", conn_error(c));
 		pthread_cond_broadcast(&s->wake);
 		pthread_cond_broadcast(&s->chan_cond);
+	} else {
+		for (i = 0; i < s->nextra; i++)
+			if (s->extra[i].conn == c) {
+				retire(s, c, s->extra[i].addr);
+				s->extra[i] = s->extra[--s->nextra];
+				break;
+			}
 	}
 	pthread_mutex_unlock(&s->lock);
 }
 
 void session_forget_attempt(struct session *s)
 {
+	session_forget_slot(s, &s->attempt);
+}
+
+void session_forget_slot(struct session *s, struct conn **slot)
+{
 	struct conn *c;
 
 	pthread_mutex_lock(&s->lock);
-	c = s->attempt;
-	s->attempt = NULL;
+	c = *slot;
+	*slot = NULL;
 	pthread_mutex_unlock(&s->lock);
 	conn_put(c);
 }
@@ -68,8 +116,15 @@ void session_forget_attempt(struct session *s)
 int session_connect(struct session *s, struct conn **out, struct conn_info *info,
 		    uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[SESSION_ERRLEN])
 {
+	return session_connect_to(s, s->host, &s->attempt, out, info, preauth, err);
+}
+
+int session_connect_to(struct session *s, const char *host, struct conn **slot,
+		       struct conn **out, struct conn_info *info,
+		       uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[SESSION_ERRLEN])
+{
 	struct conn_opts co = {
-		.host = s->host, .port = s->port,
+		.host = host, .port = s->port,
 		.connect_timeout_ms = s->connect_timeout_ms,
 		.request_timeout_ms = s->request_timeout_ms,
 		.echo_interval_s = s->echo_interval_s,
@@ -85,19 +140,19 @@ int session_connect(struct session *s, struct conn **out, struct conn_info *info
 		seterr(err, "%s", cerr);
 		return ret;
 	}
-	conn_set_death_handler(conn, on_death, s);
+	conn_set_death_handler(conn, session_conn_died, s);
 	/* Until the caller is done setting it up, an unmount kills it
 	 * rather than wait for its timeouts. */
 	pthread_mutex_lock(&s->lock);
 	if (!s->closing)
-		s->attempt = conn_get(conn);
+		*slot = conn_get(conn);
 	else
 		ret = -ENOTCONN;
 	pthread_mutex_unlock(&s->lock);
 	if (!ret)
 		ret = negotiate(conn, &s->np, info, preauth, err);
 	if (ret) {
-		session_forget_attempt(s);
+		session_forget_slot(s, slot);
 		conn_put(conn);
 		return ret;
 	}
@@ -139,12 +194,14 @@ static void publish(struct session *s, struct conn *conn, uint64_t gen, uint64_t
 	s->session_id = sid;
 	s->encrypting = sec->encrypt;
 	s->sec_state = *sec;
+	s->conn_addr[0] = '\0';
+	s->next_channel_index = 1;	/* new keys: nonce indexes start over */
 	s->down = false;
 	pthread_cond_broadcast(&s->chan_cond);
 	pthread_mutex_unlock(&s->lock);
-	/* It may have died before it was ours, when on_death ignored it. */
+	/* It may have died before it was ours, when its death was ignored. */
 	if (!conn_alive(conn))
-		on_death(s, conn);
+		session_conn_died(s, conn);
 }
 
 /* One attempt: the whole chain on a new connection, then publish. */
@@ -307,13 +364,15 @@ int session_start_recovery(struct session *s, struct conn *conn, uint64_t sid,
 
 void session_begin_close(struct session *s)
 {
-	struct conn *attempt;
+	struct conn *attempt, *bind_attempt;
 
 	pthread_mutex_lock(&s->lock);
 	s->closing = true;
 	pthread_cond_broadcast(&s->wake);
 	pthread_cond_broadcast(&s->chan_cond);
 	attempt = s->attempt ? conn_get(s->attempt) : NULL;
+	bind_attempt = s->bind_attempt ? conn_get(s->bind_attempt) : NULL;
+	pthread_cond_broadcast(&s->bind_wake);
 	pthread_mutex_unlock(&s->lock);
 	/* A connect() to a server that drops SYNs ends at once too. */
 	if (s->cancel_fd[1] >= 0 && write(s->cancel_fd[1], "x", 1) < 0)
@@ -322,6 +381,11 @@ void session_begin_close(struct session *s)
 		conn_kill(attempt, "unmounting");
 		conn_put(attempt);
 	}
+	if (bind_attempt) {
+		conn_kill(bind_attempt, "unmounting");
+		conn_put(bind_attempt);
+	}
+	session_stop_channels(s);
 }
 
 void session_stop_recovery(struct session *s)

@@ -16,9 +16,24 @@
 int session_connect(struct session *s, struct conn **conn, struct conn_info *info,
 		    uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[SESSION_ERRLEN]);
 
+/* The same to host (an address of the server's), the connection kept
+ * in *slot (s->attempt, s->bind_attempt) until it is set up, so that an
+ * unmount can kill it. */
+int session_connect_to(struct session *s, const char *host, struct conn **slot,
+		       struct conn **conn, struct conn_info *info,
+		       uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], char err[SESSION_ERRLEN]);
+
 /* The connection session_connect made is set up (or given up on): an
- * unmount no longer needs to kill it. */
+ * unmount no longer needs to kill it.  _slot: the same for a slot. */
 void session_forget_attempt(struct session *s);
+void session_forget_slot(struct session *s, struct conn **slot);
+
+/* Every channel's death handler (arg: the session). */
+void session_conn_died(void *arg, struct conn *c);
+
+/* channels.c: stop the binder thread and drop the bound channels
+ * (unmount; session_begin_close calls it, more than once is fine). */
+void session_stop_channels(struct session *s);
 
 /* Make conn (logged on as sid, with keys sec) the session's channel and
  * start the thread that replaces it when it dies.  The session takes

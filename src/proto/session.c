@@ -60,6 +60,9 @@ struct setup {
 	struct smb2_keys keys;		/* the session's keys, wiped at the end */
 	const char *krb5_principal;	/* re-authentication: who the session is */
 	struct conn_security sec;	/* what the connection was told */
+	/* Binding a channel: what signs until its own key exists. */
+	bool binding;
+	struct conn_security bind_sec;
 };
 
 int session_call_one(struct conn *conn, struct wr *w, struct conn_msg *rsp, const char *what,
@@ -96,6 +99,7 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 {
 	struct session *s = st->s;
 	struct session_setup_req q = {
+		.flags = st->binding ? SMB2_SESSION_FLAG_BINDING : 0,
 		.security_mode = (uint8_t)st->client_security_mode,
 		.capabilities = SMB2_GLOBAL_CAP_DFS,
 		.previous_session_id = st->prev_sid,
@@ -118,6 +122,16 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 	if (st->ci->dialect == SMB2_DIALECT_311)
 		smb2_preauth_update(st->preauth, w.p, w.len);
 	status = conn_msg_status(rsp);
+	/* A binding's answers before the last are signed with the session's
+	 * key (MS-SMB2 3.2.5.1.3); this connection leaves them to us. */
+	if (st->binding && status != STATUS_SUCCESS &&
+	    (le32_get(rsp->buf + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED) &&
+	    smb2_verify(st->bind_sec.sign_alg, st->bind_sec.sign_key, rsp->buf, rsp->len) != 0) {
+		seterr(st->err, "a SESSION_SETUP response while binding a channel has a bad "
+		       "signature (tampering?)");
+		ret = -EACCES;
+		goto out;
+	}
 	if (status == STATUS_MORE_PROCESSING_REQUIRED) {
 		*final = false;
 		if (st->ci->dialect == SMB2_DIALECT_311)
@@ -167,7 +181,8 @@ static int session_setup_round(struct setup *st, const uint8_t *tok, size_t tokl
 			       ": it does not allow anonymous or guest access" : "");
 			break;
 		default:
-			seterr(st->err, "SESSION_SETUP failed: %s", ntstatus_name(status));
+			seterr(st->err, "%s failed: %s", st->binding ? "binding a channel" :
+			       "SESSION_SETUP", ntstatus_name(status));
 		}
 		goto out;
 	}
@@ -467,6 +482,42 @@ out:
 	return ret;
 }
 
+/*
+ * A binding authenticated (MS-SMB2 3.2.5.3.3): the channel's signing key
+ * comes from this authentication's own session key (and, in 3.1.1, this
+ * connection's preauth hash); the final answer must be signed with it.
+ * Encryption keys stay the session's.
+ */
+static int bind_finish(struct setup *st, const struct conn_msg *rsp,
+		       const struct session_setup_rsp *p, const uint8_t *key, size_t keylen)
+{
+	struct smb2_keys *keys = &st->keys;
+	struct conn_security *sec = &st->sec;
+	int ret;
+
+	if (p->session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL)) {
+		seterr(st->err, "the server bound the channel as guest or anonymous");
+		return -EACCES;
+	}
+	ret = smb2_derive_keys(st->ci->dialect, key, keylen,
+			       st->ci->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
+			       smb2_cipher_key_size(st->ci->cipher ? st->ci->cipher : SMB2_CIPHER_AES128_CCM),
+			       keys);
+	if (ret) {
+		seterr(st->err, "key derivation failed");
+		return ret;
+	}
+	ret = verify_final(st, rsp, keys->signing);
+	if (ret)
+		return ret;
+	*sec = st->bind_sec;
+	sec->binding = false;
+	sec->sign = st->s->signing;
+	memcpy(sec->sign_key, keys->signing, 16);
+	conn_set_security(st->conn, sec);
+	return 0;
+}
+
 static int authenticate(struct setup *st)
 {
 	struct session *o = st->s;
@@ -486,6 +537,10 @@ static int authenticate(struct setup *st)
 		ret = authenticate_ntlm(st, &rsp, &p, key, &keylen);
 	if (ret)
 		goto out;
+	if (st->binding) {
+		ret = bind_finish(st, &rsp, &p, key, keylen);
+		goto out;
+	}
 	if (st->prev_sid && ((p.session_flags & SMB2_SESSION_FLAG_IS_GUEST) != 0) != s->guest) {
 		seterr(st->err, "the server logged %s on as %s this time", s->user_desc,
 		       s->guest ? "that user, not the guest" : "the guest");
@@ -729,6 +784,53 @@ int session_logon(struct session *s, struct conn *conn, const struct conn_info *
 	return ret;
 }
 
+int session_bind(struct session *s, struct conn *conn, const struct conn_info *info,
+		 const uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], uint64_t sid, uint8_t index,
+		 struct conn_security *sec, char err[SESSION_ERRLEN])
+{
+	char who[sizeof(s->user_desc)];
+	struct setup st = {
+		.s = s, .conn = conn, .ci = info, .err = err, .sid = sid, .binding = true,
+		.client_security_mode = info->client_security_mode,
+	};
+	int ret;
+
+	err[0] = '\0';
+	pthread_mutex_lock(&s->lock);
+	st.bind_sec = s->sec_state;
+	pthread_mutex_unlock(&s->lock);
+	if (!st.bind_sec.have_sign_key) {
+		seterr(err, "a %s session has no keys to bind more channels with", s->user_desc);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	/* Its requests signed with the session's key, not sealed
+	 * (SESSION_SETUP never is); its own key comes at the end. */
+	st.bind_sec.session_id = sid;
+	st.bind_sec.sign = true;
+	st.bind_sec.encrypt = false;
+	st.bind_sec.binding = true;
+	st.bind_sec.channel_index = index;
+	conn_set_security(conn, &st.bind_sec);
+	st.bind_sec.encrypt = s->encrypting;
+	/* The same user: a Kerberos cache may hold someone else's ticket
+	 * by now, which the server would refuse anyway. */
+	if (s->mech == SEC_KRB5) {
+		snprintf(who, sizeof(who), "%s", s->user_desc);
+		st.krb5_principal = who;
+	}
+	memcpy(st.preauth, preauth, sizeof(st.preauth));
+	ret = authenticate(&st);
+	if (!ret)
+		*sec = st.sec;
+out:
+	OPENSSL_cleanse(st.preauth, sizeof(st.preauth));
+	OPENSSL_cleanse(&st.keys, sizeof(st.keys));
+	OPENSSL_cleanse(&st.sec, sizeof(st.sec));
+	OPENSSL_cleanse(&st.bind_sec, sizeof(st.bind_sec));
+	return ret;
+}
+
 int session_seal(struct session *s, struct conn *conn, struct conn_security *sec)
 {
 	if (!sec->have_sign_key || sec->cipher == SMB2_CIPHER_NONE)
@@ -761,10 +863,22 @@ uint32_t session_max_transact(const struct session *s)
 	return s->info.max_transact;
 }
 
-/* The current channel, with a reference.  Caller holds s->lock. */
+/* The least busy channel, with a reference: the first one unless a
+ * bound one has fewer requests on the wire.  Caller holds s->lock. */
 static void take_channel(struct session *s, struct channel *ch)
 {
-	ch->conn = conn_get(s->conn);
+	struct conn *best = s->conn;
+	uint32_t load = s->nextra ? conn_inflight(best) : 0, l;
+	int i;
+
+	for (i = 0; i < s->nextra && load; i++) {
+		l = conn_inflight(s->extra[i].conn);
+		if (l < load) {
+			best = s->extra[i].conn;
+			load = l;
+		}
+	}
+	ch->conn = conn_get(best);
 	ch->gen = s->chan_gen;
 	ch->session_id = s->session_id;
 	ch->channel_sequence = s->channel_sequence;
@@ -840,15 +954,27 @@ void session_set_break_handler(struct session *s, conn_break_fn fn, void *arg)
 {
 	struct conn *c = NULL;
 
+	struct conn *more[SESSION_MAX_CHANNELS - 1];
+	int i, n;
+
 	pthread_mutex_lock(&s->lock);
 	s->break_fn = fn;
 	s->break_arg = arg;
 	if (s->conn)
 		c = conn_get(s->conn);
+	n = s->nextra;
+	for (i = 0; i < n; i++)
+		more[i] = conn_get(s->extra[i].conn);
 	pthread_mutex_unlock(&s->lock);
+	/* Not under s->lock: conn.lock comes first.  A channel bound
+	 * meanwhile reads break_fn after it installs its own (channels.c). */
 	if (c) {
 		conn_set_break_handler(c, fn, arg);
 		conn_put(c);
+	}
+	for (i = 0; i < n; i++) {
+		conn_set_break_handler(more[i], fn, arg);
+		conn_put(more[i]);
 	}
 }
 
@@ -872,6 +998,8 @@ static void session_free(struct session *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->reauth_lock);
 	pthread_rwlock_destroy(&s->send_lock);
+	pthread_cond_destroy(&s->bind_wake);
+	free(s->ifs);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -916,6 +1044,7 @@ static struct session *session_new(const struct session_opts *o)
 	pthread_mutex_init(&s->trees_lock, NULL);
 	cond_init_monotonic(&s->chan_cond);
 	cond_init_monotonic(&s->wake);
+	cond_init_monotonic(&s->bind_wake);
 	pthread_mutex_init(&s->reauth_lock, NULL);
 	/* A waiting re-authentication goes before new requests. */
 	pthread_rwlockattr_init(&a);
@@ -939,6 +1068,9 @@ static struct session *session_new(const struct session_opts *o)
 	s->secure_negotiate = o->secure_negotiate;
 	s->hard = o->hard;
 	s->reconnect = o->reconnect;
+	s->max_channels = o->max_channels > SESSION_MAX_CHANNELS ? SESSION_MAX_CHANNELS :
+		o->max_channels < 1 ? 1 : o->max_channels;
+	s->next_channel_index = 1;
 	s->connect_timeout_ms = o->connect_timeout_ms;
 	s->request_timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 30000;
 	s->echo_interval_s = o->echo_interval_s;

@@ -24,11 +24,15 @@
 #include "negotiate.h"
 
 #define SESSION_ERRLEN 512
+/* Channels of one session at most (multichannel): the first and the
+ * ones bound to it.  Samba allows 32. */
+#define SESSION_MAX_CHANNELS 16
 /* How long TREE_DISCONNECT and LOGOFF may take at unmount. */
 #define CLOSE_TIMEOUT_MS 1000
 
 struct tree;
 struct secret;
+struct netif;
 
 enum session_sec {
 	SEC_NTLMSSP,		/* user name and password */
@@ -64,6 +68,10 @@ struct session_opts {
 	 * timeout_ms for the reconnect (soft), or as long as it takes. */
 	bool hard;
 	bool reconnect;			/* false: a lost connection ends the session */
+	/* Multichannel (3.x): connections the session may have at once,
+	 * the first included; 0 or 1: one.  Started by
+	 * session_start_channels once a tree is connected. */
+	int max_channels;
 };
 
 /* Tells a request waiting for a reconnect to give up (the mount is going
@@ -117,6 +125,25 @@ struct session {
 	 * them while trees come and go. */
 	pthread_mutex_t trees_lock;
 	struct tree *trees;		/* trees on this session (tree.next) */
+	/* Multichannel (channels.c).  Under lock: the channels bound to
+	 * the session besides conn, each with its own signing key and
+	 * nonce index; the dead ones the binder thread is to drop; and
+	 * what the binder is connecting.  Fixed after
+	 * session_start_channels: ifs, nifs. */
+	int max_channels;		/* fixed */
+	struct session_chan {
+		struct conn *conn;
+		char addr[64];		/* what it connected to */
+	} extra[SESSION_MAX_CHANNELS - 1], retired[SESSION_MAX_CHANNELS];
+	int nextra, nretired;
+	char conn_addr[64];		/* conn's, once it is a promoted extra ("" first) */
+	uint8_t next_channel_index;	/* for nonces: never twice under one key */
+	struct conn *bind_attempt;
+	struct netif *ifs;
+	size_t nifs;
+	bool binder_started;
+	pthread_t binder;
+	pthread_cond_t bind_wake;	/* a channel died, or closing */
 	conn_break_fn break_fn;		/* installed on every new channel */
 	void *break_arg;
 	session_abort_fn abort_fn;	/* what ends a wait for the channel */
@@ -231,6 +258,27 @@ uint32_t session_max_transact(const struct session *s);
 int session_logon(struct session *s, struct conn *conn, const struct conn_info *info,
 		  const uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], uint64_t previous_id,
 		  uint64_t *session_id, struct conn_security *sec, char err[SESSION_ERRLEN]);
+
+/*
+ * For channels.c: bind conn (negotiated already, with info and the 3.1.1
+ * preauth hash of its NEGOTIATE) to the session as one more channel,
+ * SessionId sid, authenticating as the session's user again (MS-SMB2
+ * 3.2.4.2.3 with SMB2_SESSION_FLAG_BINDING, 3.2.5.3.3).  On success conn
+ * signs with the channel's own key and seals as the session does, with
+ * nonce index index; sec is what it was given.
+ */
+int session_bind(struct session *s, struct conn *conn, const struct conn_info *info,
+		 const uint8_t preauth[SMB2_PREAUTH_HASH_SIZE], uint64_t sid, uint8_t index,
+		 struct conn_security *sec, char err[SESSION_ERRLEN]);
+
+/* Multichannel: ask the server for its interfaces on t, and bind up to
+ * max_channels - 1 more channels to the session in the background,
+ * binding again after one dies.  0, or -errno with err saying why
+ * multichannel cannot be used (the mount then goes on with one). */
+int session_start_channels(struct session *s, struct tree *t, char err[SESSION_ERRLEN]);
+
+/* How many channels the session has now (for tests and the log). */
+int session_channel_count(struct session *s);
 
 /* Turn on sealing for the session (a share that requires it) on conn,
  * whose keys sec holds.  -EOPNOTSUPP when the session has no keys or
