@@ -863,21 +863,25 @@ uint32_t session_max_transact(const struct session *s)
 	return s->info.max_transact;
 }
 
-/* The least busy channel, with a reference: the first one unless a
- * bound one has fewer requests on the wire.  Caller holds s->lock. */
+/* The least busy channel, with a reference.  Ties go round the
+ * channels in turn (as the kernel client's do), so that requests one at
+ * a time use them all too.  Caller holds s->lock. */
 static void take_channel(struct session *s, struct channel *ch)
 {
-	struct conn *best = s->conn;
-	uint32_t load = s->nextra ? conn_inflight(best) : 0, l;
-	int i;
+	struct conn *best = s->conn, *c;
+	int i, k, n = s->nextra + 1;
+	uint32_t load = UINT32_MAX, l;
 
-	for (i = 0; i < s->nextra && load; i++) {
-		l = conn_inflight(s->extra[i].conn);
+	for (k = 0; n > 1 && k < n; k++) {
+		i = (int)((s->chan_turn + (unsigned)k) % (unsigned)n);
+		c = i == 0 ? s->conn : s->extra[i - 1].conn;
+		l = conn_inflight(c);
 		if (l < load) {
-			best = s->extra[i].conn;
+			best = c;
 			load = l;
 		}
 	}
+	s->chan_turn++;
 	ch->conn = conn_get(best);
 	ch->gen = s->chan_gen;
 	ch->session_id = s->session_id;

@@ -138,6 +138,7 @@ struct session {
 	int nextra, nretired;
 	char conn_addr[64];		/* conn's, once it is a promoted extra ("" first) */
 	uint8_t next_channel_index;	/* for nonces: never twice under one key */
+	unsigned chan_turn;		/* where take_channel starts looking */
 	struct conn *bind_attempt;
 	struct netif *ifs;
 	size_t nifs;
