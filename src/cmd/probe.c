@@ -13,6 +13,7 @@
 #include "tree.h"
 #include "session.h"
 #include "smb2.h"
+#include "util.h"
 
 static const char *secneg_name(enum secure_negotiate s)
 {
@@ -74,6 +75,22 @@ static void print_interfaces(FILE *out, struct tree *t)
 	}
 }
 
+/* With multichannel asked for: bind them as a mount would, and say how
+ * many the session got (waiting a few seconds for the binder). */
+static void print_channels(FILE *out, struct session *s, struct tree *t, int want)
+{
+	char err[SESSION_ERRLEN];
+	int i, n;
+
+	if (session_start_channels(s, t, err) != 0) {
+		fprintf(out, "channels: 1 (%s)\n", err);
+		return;
+	}
+	for (i = 0; i < 50 && (n = session_channel_count(s)) < want; i++)
+		sleep_ms(100);
+	fprintf(out, "channels: %d\n", session_channel_count(s));
+}
+
 int probe_run(const struct options *o, FILE *out)
 {
 	struct session_opts so;
@@ -118,6 +135,8 @@ int probe_run(const struct options *o, FILE *out)
 		fprintf(out, "session: %s %s\n", s->mech == SEC_KRB5 ? "krb5" : "ntlmssp", s->user_desc);
 	fprintf(out, "share_flags: 0x%08x\n", t->share_flags);
 	print_interfaces(out, t);
+	if (so.max_channels > 1)
+		print_channels(out, s, t, so.max_channels);
 	tree_close(t);
 	session_close(s);
 	return 0;

@@ -49,6 +49,8 @@ probe
 check "probe: the server offers multichannel" has multichannel yes
 check "probe: both interfaces are reported" \
 	eval 'has interface "$RIG_ADDR (10 Gbit/s)" && has interface "$ADDR2 (10 Gbit/s)"'
+probe max_channels=2
+check "probe max_channels=2: the session gets two channels" has channels 2
 
 # conns: the daemon's established connections to the server, as
 # "address bytes_received" lines.
