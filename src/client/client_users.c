@@ -167,6 +167,11 @@ static int user_connect(struct users *us, struct user_session *u, pid_t pid, cha
 		session_close(s);
 		return ret;
 	}
+	/* Multichannel for each user's session as for the mount's own. */
+	if (so.max_channels > 1 && session_start_channels(s, t, err) != 0)
+		log_warn("multiuser: uid %u: multichannel: %s; going on with one connection",
+			 (unsigned)u->uid, err);
+	err[0] = '\0';
 	pthread_mutex_lock(&us->lock);
 	session_set_abort(s, us->abort_fn, us->abort_arg);
 	pthread_mutex_unlock(&us->lock);
