@@ -85,9 +85,10 @@ struct conn_security {
 	/* Multichannel: the channels of a session seal with the same key,
 	 * so each one's nonces carry its own index (0 for the first). */
 	uint8_t channel_index;
-	/* A channel being bound: its SESSION_SETUP responses are checked by
-	 * session.c, since the last one is signed with the channel's own
-	 * key, which this connection gets only after it. */
+	/* A bound channel (and one being bound): its SESSION_SETUP
+	 * responses are checked by session.c, not here with sign_key: they
+	 * are signed with the session's key, or (the last of a binding)
+	 * with the channel's, before this connection has it. */
 	bool binding;
 };
 

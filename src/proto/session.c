@@ -511,7 +511,7 @@ static int bind_finish(struct setup *st, const struct conn_msg *rsp,
 	if (ret)
 		return ret;
 	*sec = st->bind_sec;
-	sec->binding = false;
+	sec->binding = true;	/* a re-authentication's answers: session.c checks them */
 	sec->sign = st->s->signing;
 	memcpy(sec->sign_key, keys->signing, 16);
 	conn_set_security(st->conn, sec);
@@ -670,7 +670,20 @@ static int reauth_once(struct session *s, char *err)
 	if (ret)
 		goto out;
 	ret = -EACCES;
-	/* The answer must come from the server we share the keys with. */
+	/* The answer must come from the server we share the keys with.  On
+	 * a bound channel (multichannel) the connection leaves the check to
+	 * us: it is signed with the session's key, not the channel's. */
+	if (!rsp.was_signed && !rsp.was_encrypted &&
+	    (le32_get(rsp.buf + SMB2_HDR_FLAGS) & SMB2_FLAGS_SIGNED)) {
+		struct conn_security k;
+
+		pthread_mutex_lock(&s->lock);
+		k = s->sec_state;
+		pthread_mutex_unlock(&s->lock);
+		rsp.was_signed = k.have_sign_key &&
+			smb2_verify(k.sign_alg, k.sign_key, rsp.buf, rsp.len) == 0;
+		OPENSSL_cleanse(&k, sizeof(k));
+	}
 	if (!rsp.was_signed && !rsp.was_encrypted) {
 		seterr(err, "the server's answer to re-authentication is not signed (tampering?)");
 		goto out;
