@@ -102,6 +102,7 @@ int probe_run(const struct options *o, FILE *out)
 	int ret;
 
 	opts_to_session(o, &so);
+	so.offer_multichannel = true;	/* to tell whether the server would */
 	so.reconnect = false;	/* a probe reports what it finds, once */
 	ret = session_open(&so, &s, err);
 	if (!ret && (ret = tree_open(s, so.share, &t, err)) != 0)

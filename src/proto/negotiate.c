@@ -210,8 +210,9 @@ int negotiate(struct conn *conn, const struct negotiate_params *o, struct conn_i
 		(o->require_signing ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
 	st->client_capabilities = SMB2_GLOBAL_CAP_DFS | SMB2_GLOBAL_CAP_LEASING |
 		SMB2_GLOBAL_CAP_LARGE_MTU |
+		(has3 ? SMB2_GLOBAL_CAP_ENCRYPTION : 0) |
 		/* Multichannel: the server then allows binding channels. */
-		(has3 ? SMB2_GLOBAL_CAP_ENCRYPTION | SMB2_GLOBAL_CAP_MULTI_CHANNEL : 0);
+		(has3 && o->multichannel ? SMB2_GLOBAL_CAP_MULTI_CHANNEL : 0);
 	q.security_mode = st->client_security_mode;
 	q.capabilities = st->client_capabilities;
 	memcpy(q.client_guid, st->client_guid, 16);

@@ -26,6 +26,10 @@ struct negotiate_params {
 	 * SMB1 to tell the user it speaks only SMB1 (the first connection
 	 * only; a reconnect knows the server speaks SMB2). */
 	bool diagnose_smb1;
+	/* Offer SMB2_GLOBAL_CAP_MULTI_CHANNEL (3.x): only when channels are
+	 * to be bound (or asked about), since Samba then hands every new
+	 * connection with this ClientGuid to the process that has it. */
+	bool multichannel;
 	uint8_t client_guid[16];	/* the mount's, the same on every connection */
 };
 

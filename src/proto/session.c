@@ -1098,6 +1098,7 @@ static struct session *session_new(const struct session_opts *o)
 	s->np.max_dialect = o->max_dialect;
 	s->np.require_signing = o->require_signing;
 	s->np.diagnose_smb1 = true;
+	s->np.multichannel = s->max_channels > 1 || o->offer_multichannel;
 	return s;
 }
 

@@ -72,6 +72,9 @@ struct session_opts {
 	 * the first included; 0 or 1: one.  Started by
 	 * session_start_channels once a tree is connected. */
 	int max_channels;
+	/* Offer multichannel in NEGOTIATE even with max_channels 1
+	 * (--probe: whether the server would do it). */
+	bool offer_multichannel;
 };
 
 /* Tells a request waiting for a reconnect to give up (the mount is going

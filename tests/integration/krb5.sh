@@ -114,6 +114,22 @@ file_ops_but_kept() {
 krb5_reset_check "krb5"
 umount_rig "$mnt" "$MOUNT_PID"
 
+# Multichannel with Kerberos: the second channel authenticates with a
+# service ticket of its own, and its signing key comes from that.
+mclog=$work/mc.log
+"$SMBFUSE" "//$AD_ADDR/$AD_SHARE" "$mnt" -f -v -o sec=krb5,max_channels=2 2>"$mclog" &
+mcpid=$!
+at_exit "umount_rig '$mnt' '$mcpid'"
+for _ in $(seq 1 100); do mounted "$mnt" && break; sleep 0.1; done
+bound_krb5() { grep -q "multichannel: bound a channel to" "$mclog"; }
+for _ in $(seq 1 100); do bound_krb5 && break; sleep 0.1; done
+check "krb5 + max_channels=2: a second channel is bound" bound_krb5
+check "krb5 + max_channels=2: two connections to the DC" \
+	test "$(ss -Htnp state established dst "$AD_ADDR" dport = 445 | grep -c "pid=$mcpid,")" = 2
+check "krb5 + max_channels=2: write, read, stat, rename, mkdir, remove" file_ops "$mnt"
+check "krb5 + max_channels=2: unmounted, the daemon gone" umount_rig "$mnt" "$mcpid"
+[ "$_failures" = 0 ] || { echo "# multichannel daemon log:"; sed 's/^/#   /' "$mclog"; }
+
 check "mount with sec=krb5,seal" mount_krb5 "$mnt" sec=krb5,seal
 check "krb5 + seal mount: write, read, stat, rename, mkdir, remove" file_ops "$mnt"
 krb5_reset_check "krb5 + seal"
