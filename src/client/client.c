@@ -929,12 +929,17 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 
 struct client_file *writer_borrow(struct client *c, const char *path)
 {
+	/* Only the caller's own handles: a multiuser mount must not change
+	 * a file through another user's session. */
+	const struct tree *mine = users_caller_tree(c);
 	struct client_file *f;
 
+	if (!mine)
+		return NULL;
 	pthread_mutex_lock(&c->writers_lock);
 again:
 	for (f = c->writers; f; f = f->next_writer) {
-		if (strcmp(f->path, path) != 0)
+		if (strcmp(f->path, path) != 0 || f->open->t != mine)
 			continue;
 		if (f->closing) {
 			/* Its CLOSE is on the way: once the server has done

@@ -70,7 +70,9 @@ struct client {
  * 2.1.5.14.2), where a SET_INFO through another handle could be undone
  * by the close of one that wrote.  If that file's CLOSE is on the way,
  * waits for it to be done and returns NULL (a SET_INFO by path is safe
- * after it).  Give a file back with writer_return (its close waits). */
+ * after it).  Only the caller's own files (multiuser: those on the
+ * caller's session).  Give a file back with writer_return (its close
+ * waits). */
 struct client_file *writer_borrow(struct client *c, const char *path);
 void writer_return(struct client *c, struct client_file *f);
 
@@ -89,6 +91,10 @@ int users_start(struct client *c, const struct client_opts *o, char err[SESSION_
  * nothing to give back).  -EACCES (and others) when the caller's user
  * cannot log on. */
 int users_enter(struct client *c, struct tree **t, struct user_session **u);
+/* The tree the caller's requests go on if the caller is logged on now,
+ * else NULL; for comparing only (nothing is held): whose handles the
+ * caller may borrow. */
+const struct tree *users_caller_tree(struct client *c);
 /* One more reference; NULL-safe. */
 void users_hold(struct user_session *u);
 /* One more reference unless the session is being closed (false).  From

@@ -176,7 +176,9 @@ static struct client_file *shared_handle(struct client *c, struct lockfile *lf,
 	struct stat st;
 
 	if (lf->hl)
-		return lf->hl;
+		/* Another user's lock handle (multiuser) is not this one's:
+		 * the lock goes on the user's own descriptor. */
+		return lf->hl->open->t == f->open->t ? lf->hl : f;
 	if (open_sibling(c, f, &hl) != 0)
 		return f;
 	/* Through the handle: the attribute cache is keyed by path. */

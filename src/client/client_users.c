@@ -260,6 +260,22 @@ int users_enter(struct client *c, struct tree **t, struct user_session **out)
 	return 0;
 }
 
+const struct tree *users_caller_tree(struct client *c)
+{
+	struct users *us = c->users;
+	const struct tree *t = NULL;
+	struct user_session *u;
+
+	if (!us || caller.c != c || caller.uid == us->owner)
+		return c->t;
+	pthread_mutex_lock(&us->lock);
+	u = find(us, caller.uid);
+	if (u && u->state == USER_READY)
+		t = u->t;
+	pthread_mutex_unlock(&us->lock);
+	return t;
+}
+
 void users_hold(struct user_session *u)
 {
 	if (!u)
