@@ -106,6 +106,19 @@ check "... nor overwrite it" \
 	sh -c "! runuser -u '$mu2' -- sh -c 'echo x >\"$mnt/private\"' 2>/dev/null"
 check "... and the server still holds $mu1's text" test "$(cat "$RIG_SHARE_DIR/private")" = secret
 
+# A file one user has open for writing is not changed through that
+# user's handle by another: mu2 may not set the times of mu1's file.
+as "$mu1" sh -c "echo kept >'$mnt/held-open'"
+chmod 0644 "$RIG_SHARE_DIR/held-open"
+as "$mu1" sh -c "exec 3>>'$mnt/held-open'; sleep 3" &
+opener=$!
+sleep 0.5
+before=$(stat -c %Y "$RIG_SHARE_DIR/held-open")
+check "$mu2 may not set the times of $mu1's file while $mu1 has it open" \
+	sh -c "! runuser -u '$mu2' -- touch -d 2001-01-01 '$mnt/held-open' 2>/dev/null"
+check "... and the server's times are unchanged" test "$(stat -c %Y "$RIG_SHARE_DIR/held-open")" = "$before"
+wait "$opener" || true
+
 # What one user's session saw answers no other user: a directory only
 # its owner may enter, looked into by them, then at once (well within
 # actimeo) by the other user.
