@@ -105,8 +105,10 @@ for config in ${RECONNECT_CONFIGS:-default smb21 signing encrypt}; do
 	check "$config: open file: the descriptor still reads" bash -c "[ \"\$(cat <&7)\" = hello ]"
 	# Samba grants a durable handle to a file with a handle lease (2.1:
 	# DHnQ/DHnC; 3.x: DH2Q/DH2C), so it comes back as the same open.
+	# (At least one: the RELEASE of the cat just before may reach the
+	# daemon only after the reset, and its handle is reclaimed too.)
 	check "$config: open file: reclaimed through its durable handle" \
-		bash -c "grep 'restored after' '$work/daemon.log' | tail -1 | grep -q ': 1 open file reclaimed, 0 reopened'"
+		bash -c "grep 'restored after' '$work/daemon.log' | tail -1 | grep -qE ': [1-9][0-9]* open files? reclaimed, 0 reopened, 0 lost'"
 	exec 7<&-
 
 	if [ "$config" = default ]; then
