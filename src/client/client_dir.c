@@ -123,6 +123,23 @@ static int take_response(struct listing *l, const struct conn_msg *m)
 	return l->stop ? 0 : 1;
 }
 
+/* CLOSE a listing's handle.  Nothing depends on the answer: it goes
+ * without a wait.  A handle of a session since logged on again is gone
+ * with the old one already. */
+static void close_dir(struct client *c, struct tree *t, uint64_t gen, struct smb2_fid fid)
+{
+	struct chain ch;
+
+	if (session_channel_gen(t->s) != gen)
+		return;
+	chain_init(&ch, c);
+	ch.t = t;
+	chain_next(&ch, SMB2_CLOSE, 0);
+	if (pdu_close_enc(&ch.w, fid, 0) == 0)
+		(void)chain_send_detached(&ch);
+	chain_free(&ch);
+}
+
 /* One listing from the start.  -EAGAIN when the connection was replaced
  * between two buffers: the directory handle is gone with it. */
 static int list_once(struct listing *l, const char *sp)
@@ -184,27 +201,21 @@ static int list_once(struct listing *l, const char *sp)
 		ret = chain_query_dir(&ch, cr.fid, 0, outlen);
 		if (!ret)
 			ret = chain_send(&ch);
+		/* Lost on the way (a reconnect, or with multichannel the
+		 * death of the channel it went on: the session and its
+		 * handle live on, but a QUERY_DIRECTORY is not sent twice,
+		 * as the server may have moved past a buffer): from the
+		 * start, a bounded number of times (list). */
 		if ((ret == 0 && ch.gen != gen) || ret == -EIO) {
 			chain_free(&ch);
-			if (ret == 0 || session_channel_gen(t->s) != gen)
-				ret = -EAGAIN;
+			close_dir(c, t, gen, cr.fid);
+			ret = -EAGAIN;
 			goto out;
 		}
 		more = ret ? ret : take_response(l, &ch.rsp[0]);
 		chain_free(&ch);
 	}
-
-	/* Nothing that follows depends on the CLOSE's answer: it goes
-	 * without a wait.  A handle of a connection since replaced is gone
-	 * with it already. */
-	if (session_channel_gen(t->s) == gen) {
-		chain_init(&ch, c);
-		ch.t = t;
-		chain_next(&ch, SMB2_CLOSE, 0);
-		if (pdu_close_enc(&ch.w, cr.fid, 0) == 0)
-			(void)chain_send_detached(&ch);
-		chain_free(&ch);
-	}
+	close_dir(c, t, gen, cr.fid);
 	ret = more < 0 ? more : 0;
 out:
 	users_put(user);
@@ -228,7 +239,7 @@ static int list(struct listing *l)
 		ret = list_once(l, sp);
 		if (ret != -EAGAIN)
 			break;
-		log_info("listing %s again from the start after a reconnect", path);
+		log_info("listing %s again from the start: the connection it was on was lost", path);
 		l->skip = l->emitted;
 		l->emitted = 0;
 	}
