@@ -104,6 +104,22 @@ for mode in plain sign seal; do
 			eval 'echo after-cut >"$mnt/after" && [ "$(cat "$mnt/after")" = after-cut ]'
 		ip link set "$VETH2" up
 		check "... link back: the channel is bound again" wait_for 90 bound "$ADDR2" 2
+		# A listing while a link is cut and its channel not yet known
+		# dead: what is stuck on it goes again elsewhere (or, for a
+		# QUERY_DIRECTORY continuation, the listing starts again), and
+		# no name is missed.  (Which of the two happens depends on
+		# which request the channel got first: the count says.)
+		mkdir "$RIG_SHARE_DIR/many"
+		(cd "$RIG_SHARE_DIR/many" && seq -f 'file-%05g' 1 20000 | xargs touch)
+		chown -R "$RIG_USER" "$RIG_SHARE_DIR/many"
+		ip link set "$VETH2" down
+		count=$(ls -f "$mnt/many" | grep -c '^file-' || true)
+		check "cut second link: a listing of 20000 names across it misses none (got $count)" \
+			test "$count" = 20000
+		echo "# the listing started again $(grep -c 'listing /many again' "$log") time(s)"
+		ip link set "$VETH2" up
+		check "... link back: bound again" wait_for 90 bound "$ADDR2" 3
+		rm -rf "$RIG_SHARE_DIR/many"
 		# Now the first link: the bound channel takes over, without a
 		# reconnect of the session.
 		echo 3 >/proc/sys/vm/drop_caches
