@@ -7,14 +7,19 @@
  * The binder thread keeps max_channels - 1 channels bound: to the
  * addresses the server reported, the least used first, one binding at a
  * time (Samba 4.17 mishandled parallel NEGOTIATEs with one ClientGuid).
- * A channel that dies is dropped by the death handler (reconnect.c) and
- * bound again here after a pause; failures back off up to a minute and
- * are logged once a minute, since the mount works on without them.
+ * A server's loopback address is used only by a session on loopback.  A
+ * channel that dies is dropped by the death handler (reconnect.c) and
+ * bound again here; an address that failed is tried again after 0.5 s,
+ * doubling up to a minute (see pick_address for when the others are
+ * used meanwhile), and failures are logged once a minute, since the mount
+ * works on without them.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +38,8 @@
 
 #define BIND_BACKOFF_FIRST_MS 500
 #define BIND_BACKOFF_MAX_MS 60000
+/* Failures in a row after which an address no longer holds the others up. */
+#define BIND_GIVE_UP 4
 #define BIND_LOG_MS 60000
 
 /* An interface's address as a host name for conn_open ("" if none). */
@@ -44,27 +51,56 @@ static void addr_of(const struct netif *f, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-/* The address for the next channel: the reported one with the fewest
- * channels on it now (s->lock held).  "" when there is none. */
-static void pick_address(struct session *s, char *buf, size_t size)
+/* Whether an address is this machine's own loopback. */
+static bool is_loopback(const char *a)
 {
-	char a[64];
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (inet_pton(AF_INET, a, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, a, &v6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&v6);
+	return !strcmp(a, "localhost");
+}
+
+/* The interface for the next channel: the one with the fewest channels
+ * on it now.  One that failed lately is waited for (its retry_at), so
+ * that a short cut does not pile the channels onto another address;
+ * after BIND_GIVE_UP failures in a row it is tried only when its pause
+ * is over, and the others are used meanwhile.  A loopback address only
+ * when the session itself is on loopback (else it is this machine, not
+ * the server).  -1: none now (s->lock held). */
+static int pick_address(struct session *s, const uint64_t *retry_at, const unsigned *fails,
+			uint64_t now, char *buf, size_t size)
+{
+	bool local = is_loopback(s->host), waiting, best_waiting = false;
+	char a[64], best_addr[64] = "";
 	size_t i;
-	int j, used, best = -1;
+	int j, used, best = -1, pick = -1;
 
 	buf[0] = '\0';
 	for (i = 0; i < s->nifs; i++) {
 		addr_of(&s->ifs[i], a, sizeof(a));
-		if (!a[0])
+		if (!a[0] || (!local && is_loopback(a)))
+			continue;
+		waiting = retry_at[i] > now;
+		if (waiting && fails[i] >= BIND_GIVE_UP)
 			continue;
 		used = !strcmp(a, s->conn_addr[0] ? s->conn_addr : s->host);
 		for (j = 0; j < s->nextra; j++)
 			used += !strcmp(a, s->extra[j].addr);
-		if (best < 0 || used < best) {
+		if (best < 0 || used < best || (used == best && best_waiting && !waiting)) {
 			best = used;
-			snprintf(buf, size, "%s", a);
+			best_waiting = waiting;
+			pick = (int)i;
+			snprintf(best_addr, sizeof(best_addr), "%s", a);
 		}
 	}
+	if (pick < 0 || best_waiting)
+		return -1;
+	snprintf(buf, size, "%s", best_addr);
+	return pick;
 }
 
 /* The channel must be the same server, as the session negotiated it. */
@@ -184,22 +220,29 @@ static void drop_retired(struct session *s)
 static void *binder_main(void *arg)
 {
 	struct session *s = arg;
-	unsigned backoff = BIND_BACKOFF_FIRST_MS;
-	uint64_t logged = 0, wait_ms;
+	/* Per interface: when to try it again after a failure, and how long
+	 * the next pause is (0.5 s doubling to a minute). */
+	uint64_t retry_at[NETIF_MAX] = { 0 }, logged = 0;
+	unsigned backoff[NETIF_MAX], fails[NETIF_MAX] = { 0 };
 	char addr[64], err[SESSION_ERRLEN];
 	struct timespec ts;
-	int ret;
+	size_t i;
+	int ret, k;
 
+	for (i = 0; i < NETIF_MAX; i++)
+		backoff[i] = BIND_BACKOFF_FIRST_MS;
 	pthread_mutex_lock(&s->lock);
 	while (!s->closing) {
 		if (s->nretired) {
 			drop_retired(s);
 			continue;
 		}
-		pick_address(s, addr, sizeof(addr));
-		if (!s->conn || s->nextra >= s->max_channels - 1 || !addr[0]) {
-			/* Woken by a death, a reconnect's end is seen within
-			 * a second. */
+		k = s->conn && s->nextra < s->max_channels - 1 ?
+			pick_address(s, retry_at, fails, now_ms(), addr, sizeof(addr)) : -1;
+		if (k < 0) {
+			/* Nothing to do, or every address is waiting: a death
+			 * or the end wakes this, the rest is seen within a
+			 * second. */
 			ts = ms_to_timespec(now_ms() + 1000);
 			pthread_cond_timedwait(&s->bind_wake, &s->lock, &ts);
 			continue;
@@ -209,8 +252,8 @@ static void *binder_main(void *arg)
 		ret = bind_one(s, addr, err);
 		if (ret == 0) {
 			log_info("multichannel: bound a channel to %s", addr);
-			backoff = BIND_BACKOFF_FIRST_MS;
-			wait_ms = 0;
+			backoff[k] = BIND_BACKOFF_FIRST_MS;
+			fails[k] = 0;
 		} else {
 			if (!logged || now_ms() - logged >= BIND_LOG_MS) {
 				log_warn("multichannel: cannot bind a channel to %s: %s (trying again; "
@@ -218,14 +261,12 @@ static void *binder_main(void *arg)
 					 err[0] ? err : strerror(-ret));
 				logged = now_ms();
 			}
-			wait_ms = backoff;
-			backoff = backoff * 2 < BIND_BACKOFF_MAX_MS ? backoff * 2 : BIND_BACKOFF_MAX_MS;
+			retry_at[k] = now_ms() + backoff[k];
+			fails[k]++;
+			backoff[k] = backoff[k] * 2 < BIND_BACKOFF_MAX_MS ? backoff[k] * 2 :
+				BIND_BACKOFF_MAX_MS;
 		}
 		pthread_mutex_lock(&s->lock);
-		if (wait_ms && !s->closing) {
-			ts = ms_to_timespec(now_ms() + wait_ms);
-			pthread_cond_timedwait(&s->bind_wake, &s->lock, &ts);
-		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
