@@ -188,17 +188,21 @@ check "an idle user's session is logged off (user_idle=2)" \
 	wait_for 10 logged_since 0 "multiuser: uid $mu3uid logged off (idle)"
 check "only the mount's own connection is left" wait_for 5 eval '[ "$(conns)" = 1 ]'
 start=$(wc -l <"$log")
-as "$mu1" cat "$mnt/by-mu1" >/dev/null
-# An open file keeps its user's session: hold one across the idle time.
-as "$mu2" sh -c "exec 3<'$mnt/by-mu2'; sleep 5; cat <&3" >"$work/held" 2>&1 &
+# Both users hold a file open while their connections are counted (an
+# open file keeps its user's session); mu1 lets go after 2 s, mu2 holds
+# on across mu1's idle time and reads through the descriptor after.
+as "$mu1" sh -c "exec 3<'$mnt/by-mu1'; sleep 2" &
+holder1=$!
+as "$mu2" sh -c "exec 3<'$mnt/by-mu2'; sleep 6; cat <&3" >"$work/held" 2>&1 &
 holder=$!
 check "two users active: a connection each, and the mount's" wait_for 5 eval '[ "$(conns)" = 3 ]'
+wait "$holder1" || true
 check "$mu1, idle, is logged off" \
 	wait_for 10 logged_since "$start" "multiuser: uid $(id -u "$mu1") logged off (idle)"
 check "... and that connection closed" wait_for 5 eval '[ "$(conns)" = 2 ]'
 wait "$holder" || true
 held=$(wc -l <"$log")
-check "a session with an open file is kept: the descriptor reads after 5 s" \
+check "a session with an open file is kept: the descriptor reads after 6 s" \
 	test "$(cat "$work/held")" = two
 check "... and was not logged off while it was open" \
 	sh -c "! sed -n '$((start + 1)),${held}p' '$log' | grep -q 'uid $(id -u "$mu2") logged off'"
