@@ -150,7 +150,7 @@ static int bind_one(struct session *s, const char *addr, char *err)
 	uint8_t preauth[SMB2_PREAUTH_HASH_SIZE];
 	struct conn_security sec = { 0 };
 	struct conn_info info;
-	struct conn *conn = NULL;
+	struct conn *conn = NULL, *published = NULL;
 	uint64_t sid, gen;
 	uint8_t index;
 	int ret;
@@ -161,12 +161,13 @@ static int bind_one(struct session *s, const char *addr, char *err)
 	ret = same_session_server(s, &info, err);
 	if (ret)
 		goto out;
+	/* The index is taken for good only when the channel is published:
+	 * a binding that fails seals nothing under it.  (One binder per
+	 * session: no one else takes one meanwhile.) */
 	pthread_mutex_lock(&s->lock);
 	sid = s->session_id;
 	gen = s->chan_gen;
 	index = s->next_channel_index;
-	if (index)
-		s->next_channel_index++;	/* 255, then 0: no more under these keys */
 	pthread_mutex_unlock(&s->lock);
 	if (!index) {
 		seterr(err, "255 channels were bound under this session's keys already");
@@ -188,9 +189,16 @@ static int bind_one(struct session *s, const char *addr, char *err)
 		s->extra[s->nextra].conn = conn;
 		snprintf(s->extra[s->nextra].addr, sizeof(s->extra[0].addr), "%s", addr);
 		s->nextra++;
+		if (s->next_channel_index == index)
+			s->next_channel_index++;	/* 255, then 0: no more under these keys */
+		published = conn;
 		conn = NULL;		/* the session's reference now */
 	}
 	pthread_mutex_unlock(&s->lock);
+	/* It may have died before it was on the list, when its death was
+	 * ignored (as publish() in reconnect.c). */
+	if (published && !conn_alive(published))
+		session_conn_died(s, published);
 out:
 	session_forget_slot(s, &s->bind_attempt);
 	OPENSSL_cleanse(preauth, sizeof(preauth));
