@@ -156,6 +156,7 @@ static int user_connect(struct users *us, struct user_session *u, pid_t pid, cha
 	struct tree *t = NULL;
 	int ret;
 
+	err[0] = '\0';		/* a failure without words still logs something sane */
 	ret = user_creds_get(&us->base, us->template, u->uid, u->gid, pid, &uc, &so, err);
 	if (ret)
 		return ret;
@@ -247,7 +248,7 @@ int users_enter(struct client *c, struct tree **t, struct user_session **out)
 			u->state = USER_FAILED;
 			u->failed_ret = refusal(ret);
 			u->failed_ms = now_ms();
-			log_failure(u, err);
+			log_failure(u, err[0] ? err : strerror(-ret));
 		} else {
 			u->state = USER_READY;
 			u->logged[0] = '\0';

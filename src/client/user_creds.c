@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -122,6 +123,17 @@ static void lookup_user(uid_t uid, char *login, size_t lsize, char *home, size_t
 	snprintf(home, hsize, "%s", pw.pw_dir ? pw.pw_dir : "");
 }
 
+/* uid's primary group from the password database (gid unchanged when
+ * uid has no entry). */
+static void lookup_gid(uid_t uid, gid_t *gid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+		*gid = pw.pw_gid;
+}
+
 /* Up to max bytes of a /proc file into a new buffer (NUL-terminated),
  * or NULL. */
 static char *read_proc(const char *path, size_t max, size_t *len)
@@ -146,8 +158,10 @@ static char *read_proc(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-/* Whether process pid runs with file system uid uid (the fourth field
- * of its "Uid:" line): its environment is then that user's to speak for. */
+/* Whether process pid runs as uid and nothing else (every field of its
+ * "Uid:" line: real, effective, saved, file system): its environment is
+ * then that user's to speak for.  A setuid program's environment is its
+ * caller's, not the user it runs as. */
 static bool runs_as(pid_t pid, uid_t uid)
 {
 	char path[64], *buf, *line;
@@ -161,7 +175,8 @@ static bool runs_as(pid_t pid, uid_t uid)
 		return false;
 	line = strstr(buf, "\nUid:");
 	if (line && sscanf(line + 5, "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) == 4)
-		ok = ids[3] == (unsigned long)uid;
+		ok = ids[0] == (unsigned long)uid && ids[1] == (unsigned long)uid &&
+			ids[2] == (unsigned long)uid && ids[3] == (unsigned long)uid;
 	free(buf);
 	return ok;
 }
@@ -207,7 +222,43 @@ static bool ccache_readable_as_user(const char *name)
 	return false;
 }
 
-static int krb5_creds(uid_t uid, pid_t pid, struct user_creds *uc, char err[SESSION_ERRLEN])
+/* The cache (a file, or a DIR: collection) must be the user's own, as a
+ * credentials file must: readable by the user is not enough (a cache
+ * another user left readable, or one readable through a group). */
+static int ccache_owned(const char *name, uid_t uid, gid_t gid, char err[SESSION_ERRLEN])
+{
+	const char *path = name[0] == '/' ? name : strchr(name, ':') + 1;
+	struct fsid_saved saved;
+	struct stat st;
+	int ret;
+
+	if (fsid_enter(uid, gid, &saved) != 0) {
+		session_seterr(err, "cannot take uid %u's file rights to look at %s", (unsigned)uid,
+			       name);
+		return -EPERM;
+	}
+	ret = stat(path, &st) == 0 ? 0 : -errno;
+	fsid_leave(&saved);
+	if (ret == -ENOENT) {
+		session_seterr(err, "no Kerberos ticket for uid %u: %s does not exist (run kinit)",
+			       (unsigned)uid, name);
+		return -ENOKEY;
+	}
+	if (ret) {
+		session_seterr(err, "cannot look at the credential cache %s: %s", name,
+			       strerror(-ret));
+		return ret;
+	}
+	if (st.st_uid != uid) {
+		session_seterr(err, "the credential cache %s belongs to uid %u, not to uid %u: "
+			       "refused", name, (unsigned)st.st_uid, (unsigned)uid);
+		return -EACCES;
+	}
+	return 0;
+}
+
+static int krb5_creds(uid_t uid, gid_t gid, pid_t pid, struct user_creds *uc,
+		      char err[SESSION_ERRLEN])
 {
 	char dflt[64];
 
@@ -225,7 +276,7 @@ static int krb5_creds(uid_t uid, pid_t pid, struct user_creds *uc, char err[SESS
 			       "FILE:/tmp/krb5cc_%u)", uc->ccache, (unsigned)uid, (unsigned)uid);
 		return -ENOKEY;
 	}
-	return 0;
+	return ccache_owned(uc->ccache, uid, gid, err);
 }
 
 static int ntlm_creds(const struct session_opts *base, const char *template, uid_t uid,
@@ -274,6 +325,9 @@ int user_creds_get(const struct session_opts *base, const char *template, uid_t 
 	int ret;
 
 	memset(uc, 0, sizeof(*uc));
+	/* Files are read with the user's own group, not that of whatever
+	 * process asked first (a setgid program's). */
+	lookup_gid(uid, &gid);
 	*so = *base;
 	so->password = NULL;
 	so->nt_hash = NULL;
@@ -282,7 +336,7 @@ int user_creds_get(const struct session_opts *base, const char *template, uid_t 
 		ret = ntlm_creds(base, template, uid, gid, uc, so, err);
 		break;
 	case SEC_KRB5:
-		ret = krb5_creds(uid, pid, uc, err);
+		ret = krb5_creds(uid, gid, pid, uc, err);
 		if (!ret) {
 			so->krb5_ccache = uc->ccache;
 			so->user = NULL;	/* the ticket's principal */
