@@ -138,6 +138,7 @@
 #define STATUS_DOWNGRADE_DETECTED                        0xC0000388U
 #define STATUS_FILE_SYSTEM_LIMITATION                    0xC0000427U
 #define STATUS_SERVER_UNAVAILABLE                        0xC0000466U
+#define STATUS_FILE_NOT_AVAILABLE                        0xC0000467U
 #define STATUS_FILE_TOO_LARGE                            0xC0000904U
 #define STATUS_SMB_NO_PREAUTH_INTEGRITY_HASH_OVERLAP     0xC05D0000U
 

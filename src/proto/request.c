@@ -153,6 +153,17 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 			reauth_done = true;
 			continue;
 		}
+		/* A change sent with a ChannelSequence that a channel's death
+		 * has since made old: the server refuses it unseen (MS-SMB2
+		 * 3.3.5.2.10), and it goes again with the current one. */
+		if (ret == 0 && rsp[0].len >= SMB2_HEADER_SIZE &&
+		    le32_get(rsp[0].buf + SMB2_HDR_STATUS) == STATUS_FILE_NOT_AVAILABLE &&
+		    session_channel_sequence(s) != ch.channel_sequence && ++sends <= MAX_RESENDS) {
+			for (int i = 0; i < rq->n; i++)
+				conn_msg_free(&rsp[i]);
+			rq->resent = true;
+			continue;
+		}
 		if (ret != -ENOTCONN || !s->reconnect)
 			return ret;
 lost:

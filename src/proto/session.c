@@ -256,7 +256,11 @@ static int authenticate_ntlm(struct setup *st, struct conn_msg *rsp, struct sess
 	wr_init(&spn);
 	wr_init(&types);
 	wr_init(&spn2);
-	if (o->sec == SEC_NONE)
+	/* A binding changes nothing of the session: it runs beside the
+	 * requests that read these. */
+	if (st->binding)
+		;
+	else if (o->sec == SEC_NONE)
 		snprintf(st->s->user_desc, sizeof(st->s->user_desc), "anonymous");
 	else if (cr.domain[0])
 		snprintf(st->s->user_desc, sizeof(st->s->user_desc), "%s\\%s", cr.domain, cr.user);
@@ -390,8 +394,10 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 		seterr(st->err, "%s", kerr);
 		goto out;
 	}
-	snprintf(s->user_desc, sizeof(s->user_desc), "%s", auth_krb5_principal(k));
-	snprintf(s->krb5_target, sizeof(s->krb5_target), "%s", auth_krb5_target(k));
+	if (!st->binding) {
+		snprintf(s->user_desc, sizeof(s->user_desc), "%s", auth_krb5_principal(k));
+		snprintf(s->krb5_target, sizeof(s->krb5_target), "%s", auth_krb5_target(k));
+	}
 	ret = auth_krb5_step(k, NULL, 0, &tok, &done, kerr);
 	if (ret) {
 		seterr(st->err, "%s", kerr);
@@ -472,7 +478,8 @@ static int authenticate_krb5(struct setup *st, struct conn_msg *rsp, struct sess
 		seterr(st->err, "the Kerberos context has no session key");
 		goto out;
 	}
-	s->krb5_lifetime_s = auth_krb5_lifetime(k);
+	if (!st->binding)
+		s->krb5_lifetime_s = auth_krb5_lifetime(k);
 out:
 	auth_krb5_free(k);
 	wr_free(&tok);
@@ -510,9 +517,8 @@ static int bind_finish(struct setup *st, const struct conn_msg *rsp,
 	ret = verify_final(st, rsp, keys->signing);
 	if (ret)
 		return ret;
-	*sec = st->bind_sec;
+	*sec = st->bind_sec;	/* sign and encrypt: the session's, as copied under its lock */
 	sec->binding = true;	/* a re-authentication's answers: session.c checks them */
-	sec->sign = st->s->signing;
 	memcpy(sec->sign_key, keys->signing, 16);
 	conn_set_security(st->conn, sec);
 	return 0;
@@ -530,7 +536,8 @@ static int authenticate(struct setup *st)
 	size_t keylen = 0;
 	int ret;
 
-	s->mech = o->sec;
+	if (!st->binding)
+		s->mech = o->sec;
 	if (o->sec == SEC_KRB5)
 		ret = authenticate_krb5(st, &rsp, &p, key, &keylen);
 	else
@@ -806,12 +813,15 @@ int session_bind(struct session *s, struct conn *conn, const struct conn_info *i
 		.s = s, .conn = conn, .ci = info, .err = err, .sid = sid, .binding = true,
 		.client_security_mode = info->client_security_mode,
 	};
+	bool sign, encrypt;
 	int ret;
 
 	err[0] = '\0';
 	pthread_mutex_lock(&s->lock);
 	st.bind_sec = s->sec_state;
 	pthread_mutex_unlock(&s->lock);
+	sign = st.bind_sec.sign;
+	encrypt = st.bind_sec.encrypt;
 	if (!st.bind_sec.have_sign_key) {
 		seterr(err, "a %s session has no keys to bind more channels with", s->user_desc);
 		ret = -EOPNOTSUPP;
@@ -825,7 +835,8 @@ int session_bind(struct session *s, struct conn *conn, const struct conn_info *i
 	st.bind_sec.binding = true;
 	st.bind_sec.channel_index = index;
 	conn_set_security(conn, &st.bind_sec);
-	st.bind_sec.encrypt = s->encrypting;
+	st.bind_sec.sign = sign;
+	st.bind_sec.encrypt = encrypt;
 	/* The same user: a Kerberos cache may hold someone else's ticket
 	 * by now, which the server would refuse anyway. */
 	if (s->mech == SEC_KRB5) {
@@ -950,6 +961,16 @@ uint64_t session_channel_gen(struct session *s)
 	gen = s->conn ? s->chan_gen : 0;
 	pthread_mutex_unlock(&s->lock);
 	return gen;
+}
+
+uint16_t session_channel_sequence(struct session *s)
+{
+	uint16_t seq;
+
+	pthread_mutex_lock(&s->lock);
+	seq = s->channel_sequence;
+	pthread_mutex_unlock(&s->lock);
+	return seq;
 }
 
 void session_channel_put(struct channel *ch)

@@ -220,6 +220,8 @@ void session_send_courtesy(const struct channel *ch, uint16_t command, uint32_t 
 
 /* The current channel's generation (0 while down). */
 uint64_t session_channel_gen(struct session *s);
+/* The ChannelSequence requests go with now (3.x). */
+uint16_t session_channel_sequence(struct session *s);
 
 /* What tells requests waiting for a reconnect to give up (unmount,
  * interrupt); NULL: nothing but the timeout. */
