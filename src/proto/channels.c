@@ -74,7 +74,8 @@ static bool is_loopback(const char *a)
 static int pick_address(struct session *s, const uint64_t *retry_at, const unsigned *fails,
 			uint64_t now, char *buf, size_t size)
 {
-	bool local = is_loopback(s->host), waiting, best_waiting = false;
+	bool local = is_loopback(s->conn_addr[0] ? s->conn_addr : s->host), waiting,
+	     best_waiting = false;
 	char a[64], best_addr[64] = "";
 	size_t i;
 	int j, used, best = -1, pick = -1;

@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,28 @@ bool conn_alive(struct conn *c)
 	alive = !c->dead;
 	pthread_mutex_unlock(&c->lock);
 	return alive;
+}
+
+int conn_peer_addr(struct conn *c, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const void *a;
+
+	buf[0] = '\0';
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0)
+		return -errno;
+	if (ss.ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+	else
+		return -EAFNOSUPPORT;
+	if (!inet_ntop(ss.ss_family, a, buf, (socklen_t)size)) {
+		buf[0] = '\0';
+		return -errno;
+	}
+	return 0;
 }
 
 uint32_t conn_inflight(struct conn *c)

@@ -242,6 +242,9 @@ void conn_chain_link(struct wr *w, size_t msg_start);
 /* Why the connection died ("" while it lives); valid until the last put. */
 const char *conn_error(struct conn *c);
 bool conn_alive(struct conn *c);
+/* The server's address as connected to, numeric ("10.0.0.1", "::1"),
+ * into buf ("" and -errno if it cannot be told). */
+int conn_peer_addr(struct conn *c, char *buf, size_t size);
 /* Messages sent and not yet answered: how busy it is (multichannel
  * picks the least busy channel). */
 uint32_t conn_inflight(struct conn *c);

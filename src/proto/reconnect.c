@@ -188,13 +188,18 @@ static int same_server(const struct session *s, const struct conn_info *now, cha
 static void publish(struct session *s, struct conn *conn, uint64_t gen, uint64_t sid,
 		    const struct conn_security *sec)
 {
+	char addr[sizeof(s->conn_addr)];
+
+	/* The address behind the host name: multichannel counts the
+	 * channels on each of the server's addresses. */
+	conn_peer_addr(conn, addr, sizeof(addr));
 	pthread_mutex_lock(&s->lock);
 	s->conn = conn;
 	s->chan_gen = gen;
 	s->session_id = sid;
 	s->encrypting = sec->encrypt;
 	s->sec_state = *sec;
-	s->conn_addr[0] = '\0';
+	snprintf(s->conn_addr, sizeof(s->conn_addr), "%s", addr);
 	s->next_channel_index = 1;	/* new keys: nonce indexes start over */
 	s->down = false;
 	pthread_cond_broadcast(&s->chan_cond);

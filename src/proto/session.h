@@ -139,7 +139,7 @@ struct session {
 		char addr[64];		/* what it connected to */
 	} extra[SESSION_MAX_CHANNELS - 1], retired[SESSION_MAX_CHANNELS];
 	int nextra, nretired;
-	char conn_addr[64];		/* conn's, once it is a promoted extra ("" first) */
+	char conn_addr[64];		/* conn's numeric address ("": unknown, see host) */
 	uint8_t next_channel_index;	/* for nonces: never twice under one key */
 	unsigned chan_turn;		/* where take_channel starts looking */
 	struct conn *bind_attempt;
