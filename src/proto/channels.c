@@ -125,26 +125,6 @@ static int same_session_server(const struct session *s, const struct conn_info *
 	return 0;
 }
 
-/* Put conn's break handler in place, until it matches the session's
- * (which session_set_break_handler may change meanwhile). */
-static void install_break_handler(struct session *s, struct conn *conn)
-{
-	conn_break_fn fn;
-	void *arg;
-	bool done;
-
-	do {
-		pthread_mutex_lock(&s->lock);
-		fn = s->break_fn;
-		arg = s->break_arg;
-		pthread_mutex_unlock(&s->lock);
-		conn_set_break_handler(conn, fn, arg);
-		pthread_mutex_lock(&s->lock);
-		done = s->break_fn == fn && s->break_arg == arg;
-		pthread_mutex_unlock(&s->lock);
-	} while (!done);
-}
-
 /* Bind one more channel to addr.  0, or -errno with err saying why. */
 static int bind_one(struct session *s, const char *addr, char *err)
 {
@@ -178,7 +158,7 @@ static int bind_one(struct session *s, const char *addr, char *err)
 	ret = session_bind(s, conn, &info, preauth, sid, index, &sec, err);
 	if (ret)
 		goto out;
-	install_break_handler(s, conn);
+	session_install_break_handler(s, conn);
 	/* Published only if the session is still the one it was bound to
 	 * (a reconnect meanwhile made a new one). */
 	pthread_mutex_lock(&s->lock);

@@ -160,6 +160,26 @@ int session_connect_to(struct session *s, const char *host, struct conn **slot,
 	return 0;
 }
 
+void session_install_break_handler(struct session *s, struct conn *conn)
+{
+	conn_break_fn fn;
+	void *arg;
+	bool done;
+
+	/* Until it sticks: session_set_break_handler (client_close) may
+	 * change the session's meanwhile, and the new one must win. */
+	do {
+		pthread_mutex_lock(&s->lock);
+		fn = s->break_fn;
+		arg = s->break_arg;
+		pthread_mutex_unlock(&s->lock);
+		conn_set_break_handler(conn, fn, arg);
+		pthread_mutex_lock(&s->lock);
+		done = s->break_fn == fn && s->break_arg == arg;
+		pthread_mutex_unlock(&s->lock);
+	} while (!done);
+}
+
 /* The server must offer what it offered when the session began: the
  * same dialect (so that signing, sealing and durable handles mean what
  * they meant), limits no smaller than the ones the client uses. */
@@ -217,10 +237,7 @@ static int reconnect_once(struct session *s, struct open_stats *st, char *err)
 	struct conn_info info;
 	struct conn *conn = NULL;
 	uint64_t old_sid, sid = 0, gen;
-	conn_break_fn bfn;
-	void *barg;
 	struct tree *t;
-	bool done;
 	int ret;
 
 	ret = session_connect(s, &conn, &info, preauth, err);
@@ -237,20 +254,7 @@ static int reconnect_once(struct session *s, struct open_stats *st, char *err)
 	OPENSSL_cleanse(preauth, sizeof(preauth));
 	if (ret)
 		goto fail;
-	/* Until it sticks: client_close may clear the session's handler
-	 * meanwhile, and the cleared one must win. */
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		bfn = s->break_fn;
-		barg = s->break_arg;
-		pthread_mutex_unlock(&s->lock);
-		conn_set_break_handler(conn, bfn, barg);
-		pthread_mutex_lock(&s->lock);
-		done = s->break_fn == bfn && s->break_arg == barg;
-		pthread_mutex_unlock(&s->lock);
-		if (done)
-			break;
-	}
+	session_install_break_handler(s, conn);
 	/* 3.x: a new ChannelSequence, so that the server can tell what
 	 * comes now from what was in flight before (MS-SMB2 3.2.4.1). */
 	pthread_mutex_lock(&s->lock);

@@ -28,6 +28,9 @@ int session_connect_to(struct session *s, const char *host, struct conn **slot,
 void session_forget_attempt(struct session *s);
 void session_forget_slot(struct session *s, struct conn **slot);
 
+/* Give a new channel the session's break handler (reconnect, binding). */
+void session_install_break_handler(struct session *s, struct conn *conn);
+
 /* Every channel's death handler (arg: the session). */
 void session_conn_died(void *arg, struct conn *c);
 
