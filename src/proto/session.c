@@ -489,6 +489,21 @@ out:
 	return ret;
 }
 
+/* The keys of this logon's session key (and, in 3.1.1, its preauth
+ * hash) into st->keys (MS-SMB2 3.2.5.3.1). */
+static int derive_keys(struct setup *st, const uint8_t *key, size_t keylen)
+{
+	int ret = smb2_derive_keys(st->ci->dialect, key, keylen,
+				   st->ci->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
+				   smb2_cipher_key_size(st->ci->cipher ? st->ci->cipher :
+							SMB2_CIPHER_AES128_CCM),
+				   &st->keys);
+
+	if (ret)
+		seterr(st->err, "key derivation failed");
+	return ret;
+}
+
 /*
  * A binding authenticated (MS-SMB2 3.2.5.3.3): the channel's signing key
  * comes from this authentication's own session key (and, in 3.1.1, this
@@ -506,14 +521,9 @@ static int bind_finish(struct setup *st, const struct conn_msg *rsp,
 		seterr(st->err, "the server bound the channel as guest or anonymous");
 		return -EACCES;
 	}
-	ret = smb2_derive_keys(st->ci->dialect, key, keylen,
-			       st->ci->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
-			       smb2_cipher_key_size(st->ci->cipher ? st->ci->cipher : SMB2_CIPHER_AES128_CCM),
-			       keys);
-	if (ret) {
-		seterr(st->err, "key derivation failed");
+	ret = derive_keys(st, key, keylen);
+	if (ret)
 		return ret;
-	}
 	ret = verify_final(st, rsp, keys->signing);
 	if (ret)
 		return ret;
@@ -574,14 +584,9 @@ static int authenticate(struct setup *st)
 	memset(sec, 0, sizeof(*sec));
 	sec->session_id = st->sid;
 	if (!s->guest && !s->anonymous) {
-		ret = smb2_derive_keys(st->ci->dialect, key, keylen,
-				       st->ci->dialect == SMB2_DIALECT_311 ? st->preauth : NULL,
-				       smb2_cipher_key_size(st->ci->cipher ? st->ci->cipher : SMB2_CIPHER_AES128_CCM),
-				       keys);
-		if (ret) {
-			seterr(st->err, "key derivation failed");
+		ret = derive_keys(st, key, keylen);
+		if (ret)
 			goto out;
-		}
 		/* A reconnect keeps signing if the session signed before,
 		 * whatever the server says now. */
 		sec->sign = o->require_signing || (st->prev_sid && s->signing) ||
