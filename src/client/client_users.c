@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,31 +105,21 @@ static unsigned long caller_scope(void)
 	return (unsigned long)caller.uid + 1;
 }
 
-static const char *login_name(uid_t uid, char *buf, size_t size)
-{
-	struct passwd pw, *found = NULL;
-	char tmp[4096];
-
-	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &found) == 0 && found)
-		snprintf(buf, size, "%s", pw.pw_name);
-	else
-		snprintf(buf, size, "no name");
-	return buf;
-}
-
 /* Log a user's failure unless it said the same within USER_LOG_GAP_MS
  * (us->lock held). */
 static void log_failure(struct user_session *u, const char *why)
 {
 	uint64_t now = now_ms();
-	char name[256];
+	char name[256], home[8];
+	const char *login;
 
 	if (!strcmp(u->logged, why) && now - u->logged_ms < USER_LOG_GAP_MS)
 		return;
+	login = user_creds_login(u->uid, name, sizeof(name), home, sizeof(home));
 	snprintf(u->logged, sizeof(u->logged), "%s", why);
 	u->logged_ms = now;
 	log_warn("multiuser: uid %u (%s): %s; access refused", (unsigned)u->uid,
-		 login_name(u->uid, name, sizeof(name)), why);
+		 login ? login : "no name", why);
 }
 
 /* What a failed logon answers to the user's requests: missing, expired

@@ -111,16 +111,17 @@ int user_creds_check_template(const char *template, char err[SESSION_ERRLEN])
 
 /* The login name and home of uid, "" where the password database has
  * no entry. */
-static void lookup_user(uid_t uid, char *login, size_t lsize, char *home, size_t hsize)
+const char *user_creds_login(uid_t uid, char *login, size_t lsize, char *home, size_t hsize)
 {
 	struct passwd pw, *found = NULL;
 	char buf[4096];
 
 	login[0] = home[0] = '\0';
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
-		return;
+		return NULL;
 	snprintf(login, lsize, "%s", pw.pw_name);
 	snprintf(home, hsize, "%s", pw.pw_dir ? pw.pw_dir : "");
+	return login;
 }
 
 /* uid's primary group from the password database (gid unchanged when
@@ -287,7 +288,7 @@ static int ntlm_creds(const struct session_opts *base, const char *template, uid
 	struct fsid_saved saved;
 	int ret;
 
-	lookup_user(uid, uc->login, sizeof(uc->login), home, sizeof(home));
+	user_creds_login(uid, uc->login, sizeof(uc->login), home, sizeof(home));
 	ret = expand(template, uid, uc->login, home, file, sizeof(file), err);
 	if (ret)
 		return ret;

@@ -23,6 +23,11 @@ struct user_creds {
 	char login[256];		/* the user's login name, "" if none */
 };
 
+/* uid's login name and home directory from the password database (cut
+ * to the sizes given; "" for an empty one): login, or NULL (both "")
+ * for a uid without an entry. */
+const char *user_creds_login(uid_t uid, char *login, size_t lsize, char *home, size_t hsize);
+
 /* Whether template can name a file: an absolute path, or one under the
  * user's home ("~/..."), with %u (login name), %U (uid) and %% only.
  * 0, or -EINVAL with err saying what is wrong. */
