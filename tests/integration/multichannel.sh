@@ -74,6 +74,20 @@ read_ok() {	# read_ok: the big file reads back right through the mount
 # busy_on ADDR: the connection to ADDR has received more than 1 MiB.
 busy_on() { conns | awk -v a="$1" 'index($1, a ":") == 1 && $2 > 1048576 { ok = 1 } END { exit !ok }'; }
 
+# read_across_cut LINK WHAT: read the big file while LINK goes down
+# (after 0.3 s, so mid-read); the read must succeed with every byte right.
+read_across_cut() {
+	local rc
+	echo 3 >/proc/sys/vm/drop_caches
+	(sha256sum <"$mnt/big" >"$work/sum") &
+	reader=$!
+	sleep 0.3
+	ip link set "$1" down
+	wait "$reader" && rc=0 || rc=$?
+	check "$2: the read during it succeeds" test "$rc" = 0
+	check "... every byte right" test "$(cat "$work/sum")" = "$want"
+}
+
 for mode in plain sign seal; do
 	opts="max_channels=2,echo_interval=2,timeout=5"
 	[ "$mode" = plain ] || opts="$opts,$mode"
@@ -90,14 +104,7 @@ for mode in plain sign seal; do
 		# Cut the second link during a large read: the channel on it
 		# dies (no answer to its ECHO), its requests go again on the
 		# first, and the read is right.
-		echo 3 >/proc/sys/vm/drop_caches
-		(sha256sum <"$mnt/big" >"$work/sum") &
-		reader=$!
-		sleep 0.3
-		ip link set "$VETH2" down
-		wait "$reader" && rc=0 || rc=$?
-		check "cut second link: the read during it succeeds" test "$rc" = 0
-		check "... every byte right" test "$(cat "$work/sum")" = "$want"
+		read_across_cut "$VETH2" "cut second link"
 		check "... the log says the channel was lost" \
 			wait_for 20 grep -q "channel to $ADDR2 lost" "$log"
 		check "... the mount works on: write and read back" \
@@ -122,14 +129,7 @@ for mode in plain sign seal; do
 		rm -rf "$RIG_SHARE_DIR/many"
 		# Now the first link: the bound channel takes over, without a
 		# reconnect of the session.
-		echo 3 >/proc/sys/vm/drop_caches
-		(sha256sum <"$mnt/big" >"$work/sum") &
-		reader=$!
-		sleep 0.3
-		ip link set "$RIG_VETH" down
-		wait "$reader" && rc=0 || rc=$?
-		check "cut first link: the read during it succeeds" test "$rc" = 0
-		check "... every byte right" test "$(cat "$work/sum")" = "$want"
+		read_across_cut "$RIG_VETH" "cut first link"
 		check "... the channel on it is dropped" wait_for 20 grep -q "channel to $RIG_ADDR lost" "$log"
 		check "... and the session lives on: no reconnect" \
 			sh -c "! grep -q 'reconnecting' '$log'"
