@@ -13,8 +13,7 @@
  * offset a POSIX program can lock, so never in the way of its own
  * locks), then the end of file as the server has it, the WRITE there,
  * and the unlock.  Other SMB clients that do not take that lock (a
- * Windows program appending) can still race; so can cache=loose, where
- * the kernel's page cache makes the write.
+ * Windows program appending) can still race.
  */
 #include "config.h"
 

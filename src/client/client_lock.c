@@ -49,8 +49,7 @@
  *
  * While a lock is held the data under it must be the server's: taking
  * one drops the kernel's cached pages of the file (and the daemon's
- * prefetched data).  (With cache=loose the file system layer writes
- * the kernel's dirty pages back before an unlock.)
+ * prefetched data).
  */
 #include "config.h"
 

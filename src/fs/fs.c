@@ -100,11 +100,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 		break;
 	case CACHE_LOOSE:
 		/* Fast for one client: the kernel keeps pages across opens
-		 * and gathers small writes (writeback cache), trusting its
-		 * own idea of each file's size. */
+		 * without asking whether the file changed.  Writes still go
+		 * through the daemon's write-behind, not the kernel's
+		 * writeback cache: that would gain little over write-behind
+		 * (measured: 4 KiB writes 85 vs 75 MB/s) and cost, through
+		 * libfuse's path-based interface, a failed SETATTR (ESTALE,
+		 * reported by the next syncfs) for every file unlinked after
+		 * a write, a size the server never stored kept after a
+		 * refused write-back, appends the kernel splits and places,
+		 * and every other client's size change. */
 		fc->kernel_cache = 1;
-		if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
-			conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 		break;
 	case CACHE_NONE:
 		fc->direct_io = 1;
@@ -239,7 +244,7 @@ static int open_common(const char *path, int flags, mode_t mode, struct fuse_fil
 	/* An O_APPEND write must reach the client layer whole, to be
 	 * appended in one piece (client_append.c); through the page cache
 	 * the kernel splits a write that crosses a page boundary. */
-	else if (cfg_of()->cache == CACHE_NONE || (flags & O_APPEND))
+	if (cfg_of()->cache == CACHE_NONE || (flags & O_APPEND))
 		fi->direct_io = 1;
 	/* fs_flush has nothing to do for a file not open for writing:
 	 * spare the kernel the round trip, unless locks go to the server,
@@ -328,11 +333,6 @@ static int fs_lock(const char *path, struct fuse_file_info *fi, int cmd, struct 
 		lk->l_pid = pid;
 		return 0;
 	}
-	/* With the kernel's writeback cache, dirty pages written under the
-	 * lock must reach the server before it goes: dropping them from
-	 * the cache writes them back. */
-	if (type == F_UNLCK && cfg_of()->cache == CACHE_LOOSE && path && file_of(fi)->lf)
-		fuse_invalidate_path(fuse_get_context()->fuse, path);
 	return client_setlk(cl(), file_of(fi), fi->lock_owner, pid, type, start, end,
 			    cmd == F_SETLKW);
 }

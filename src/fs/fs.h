@@ -11,7 +11,7 @@
 
 enum cache_mode {
 	CACHE_STRICT,		/* page cache kept while the file is unchanged */
-	CACHE_LOOSE,		/* page cache kept across opens, writeback caching */
+	CACHE_LOOSE,		/* page cache kept across opens unchecked */
 	CACHE_NONE,		/* every read and write goes to the server */
 };
 

@@ -148,6 +148,17 @@ taken=$(sed -n 's/^taken //p' <<<"$out")
 check "full: cache=none: the server holds what the writes were told ($taken bytes)" \
 	is "$taken" server_size big
 check "full: cache=none: unmount" umount_rig "$work/none" "$none_pid"
+# cache=loose writes behind as strict does: the error comes back the
+# same way, and the size shown afterwards is the server's, not the one
+# the program meant to write.
+check "full: cache=loose mount" mount_logged "$work/loose" "cache=loose" "$work/loose.log"
+loose_pid=$MOUNT_PID
+rm -f "$work/loose/big"
+out=$($W fill "$work/loose/big" $((16 << 20)) 65536)
+check "full: cache=loose: ENOSPC from a write, fsync or close" \
+	grep -qE "^(write [0-9]+|fsync|close): ENOSPC$" <<<"$out"
+check "full: cache=loose: the size shown is the server's" is "$(server_size big)" stat -c %s "$work/loose/big"
+check "full: cache=loose: unmount" umount_rig "$work/loose" "$loose_pid"
 rig_stop
 
 # === a lost connection in the middle =======================================
