@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "fs.h"
+#include "fuse_io.h"
 #include "log.h"
 #include "opts.h"
 #include "mount_helper.h"
@@ -315,6 +316,12 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 		goto out;
 	}
 	mounted = true;
+	ret = fuse_io_install(fuse_get_session(fuse));
+	if (ret) {
+		log_err("cannot set up FUSE's I/O: %s", strerror(-ret));
+		ret = 1;
+		goto out;
+	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
 		log_err("cannot set signal handlers");
 		goto out;

@@ -134,7 +134,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *fc)
 	 * write: say so, and the kernel stops asking getxattr
 	 * security.capability before every write(2), which costs one FUSE
 	 * round trip per write as much as the write itself (libfuse 3.14,
-	 * Debian 12's, cannot ask yet). */
+	 * Debian 12's, cannot ask: fuse_io.c adds the flag there). */
 	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
 		conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
 #endif

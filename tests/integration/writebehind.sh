@@ -120,6 +120,22 @@ for seed in 1 2 3; do
 		is match $W scatter "$work/a/sc$seed" "$RIG_SHARE_DIR/sc$seed" "$seed"
 done
 check "A: unmount" umount_rig "$work/a" "$a_pid"
+# Each write(2) is one FUSE request, not two: the kernel is told that
+# the file system drops setuid bits and capabilities itself (an SMB
+# share keeps none), so it stops asking for security.capability before
+# every write (libfuse's debug output names each request).
+check "debug mount" mount_logged "$work/dbg" "debug" "$work/dbg.log"
+dbg_pid=$MOUNT_PID
+dd if=/dev/zero of="$work/dbg/x" bs=4k count=200 conv=fsync status=none
+check "debug mount: unmount" umount_rig "$work/dbg" "$dbg_pid"
+xattr_asks() {
+	local writes asks
+	writes=$(grep -c "opcode: WRITE " "$work/dbg.log")
+	asks=$(grep -c "opcode: GETXATTR " "$work/dbg.log")
+	echo "# 200 writes of 4 KiB: $writes WRITE and $asks GETXATTR requests"
+	[ "$writes" -ge 200 ] && [ "$asks" -le 2 ]
+}
+check "4 KiB writes: no xattr request before each write" xattr_asks
 rig_stop
 
 # === a full disk =============================================================
