@@ -457,11 +457,16 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c->prefix = strdup(o->prefix ? o->prefix : "");
 	c->cache = attrcache_new(o->actimeo_ms);
 	c->names = namecache_new(o->actimeo_ms);
+	/* Not for multiuser mounts: a listing one user's session made is
+	 * not another's to see. */
+	if (!o->multiuser)
+		c->memo = dirmemo_new(o->actimeo_ms);
 	c->workers = workq_new(8);
 	c->breaks = workq_new(1);
 	c->wb_q = workq_new(8);
 	c->writebehind = o->writebehind;
-	if (!c->prefix || !c->cache || !c->names || !c->workers || !c->breaks || !c->wb_q) {
+	if (!c->prefix || !c->cache || !c->names || (!c->memo && !o->multiuser) || !c->workers ||
+	    !c->breaks || !c->wb_q) {
 		ret = -ENOMEM;
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
@@ -537,6 +542,7 @@ void client_close(struct client *c)
 	pthread_cond_destroy(&c->writers_idle);
 	attrcache_free(c->cache);
 	namecache_free(c->names);
+	dirmemo_free(c->memo);
 	free(c->prefix);
 	free(c);
 }

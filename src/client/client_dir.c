@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,7 @@ struct listing {
 	 * order each time unless it changes in between). */
 	unsigned long emitted, skip;
 	struct namecache_listing *names;	/* every name, for the name cache */
+	struct dirmemo_listing *memo;	/* every entry handed out, to be kept (dirmemo.h) */
 	bool names_only;		/* for the name cache only (client_relist_names) */
 };
 
@@ -88,6 +91,7 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 			continue;
 		}
 		l->emitted++;
+		dirmemo_add(l->memo, name, st.st_ino, st.st_mode);
 		l->stop = l->fn(l->arg, name, &st);
 		free(name);
 		if (l->stop)
@@ -226,14 +230,18 @@ static int list(struct listing *l)
 {
 	struct client *c = l->c;
 	const char *path = l->path;
+	uint64_t stamp;
 	char *sp;
 	int ret, tries;
 
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
-	if (!l->names_only)
+	if (!l->names_only) {
 		wb_flush_dir(c, path);	/* the sizes listed include what was written */
+		l->memo = dirmemo_begin(c->memo, path);
+	}
+	stamp = namecache_stamp(c->names);
 	l->names = namecache_listing_begin(c->names, path);
 	for (tries = 0; tries < 3; tries++) {
 		ret = list_once(l, sp);
@@ -245,14 +253,74 @@ static int list(struct listing *l)
 	}
 	/* A listing that stopped early does not know every name. */
 	namecache_listing_end(c->names, l->names, ret == 0 && !l->stop);
+	/* Kept only if no name changed while it was made. */
+	if (ret == 0 && !l->stop && namecache_stamp(c->names) == stamp)
+		dirmemo_keep(c->memo, l->memo, stamp);
+	else
+		dirmemo_drop(l->memo);
 	free(sp);
 	return ret == -EAGAIN ? -EIO : ret;
+}
+
+/* The listing of path made a moment ago, handed out again: 0, or 1 when
+ * there is none to replay (dirmemo.h).  Every entry but "." and ".."
+ * takes its attributes from the attribute cache, so what a change or
+ * write since has made of a file is what is handed out; an entry the
+ * cache has let go of means a listing from the server. */
+static int replay(struct client *c, const char *path, client_dir_fn fn, void *arg)
+{
+	struct dirmemo_listing *m;
+	struct stat *st = NULL;
+	size_t i, plen = strlen(path);
+	char *full = NULL;
+	int ret = 1;
+
+	if (!c->memo)
+		return 1;
+	/* Written-behind data first, as for a listing from the server
+	 * (a write also forgets its file's cached attributes, so such a
+	 * file means a listing from the server anyway). */
+	wb_flush_dir(c, path);
+	m = dirmemo_get(c->memo, path, namecache_stamp(c->names));
+	if (!m)
+		return 1;
+	st = calloc(m->n ? m->n : 1, sizeof(*st));
+	full = malloc(plen + 2 + NAME_MAX * 3 + 1);
+	if (!st || !full)
+		goto out;
+	for (i = 0; i < m->n; i++) {
+		const struct dirmemo_entry *e = &m->e[i];
+
+		if (!strcmp(e->name, ".") || !strcmp(e->name, "..")) {
+			st[i].st_ino = e->ino;
+			st[i].st_mode = e->mode;
+			continue;
+		}
+		if (strlen(e->name) > NAME_MAX * 3)
+			goto out;
+		snprintf(full, plen + 2 + NAME_MAX * 3 + 1, "%s%s%s", path,
+			 plen && path[plen - 1] == '/' ? "" : "/", e->name);
+		if (!attrcache_get(c->cache, full, &st[i]))
+			goto out;
+	}
+	log_debug("listing %s: the one made a moment ago, %zu entries", path, m->n);
+	for (i = 0; i < m->n; i++)
+		if (fn(arg, m->e[i].name, &st[i]))
+			break;
+	ret = 0;
+out:
+	free(full);
+	free(st);
+	dirmemo_put(c->memo, m);
+	return ret;
 }
 
 int client_readdir(struct client *c, const char *path, client_dir_fn fn, void *arg)
 {
 	struct listing l = { .c = c, .path = path, .fn = fn, .arg = arg };
 
+	if (replay(c, path, fn, arg) == 0)
+		return 0;
 	return list(&l);
 }
 

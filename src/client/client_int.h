@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "attrcache.h"
+#include "dirmemo.h"
 #include "namecache.h"
 #include "client.h"
 #include "conn.h"
@@ -40,6 +41,7 @@ struct client {
 	char *prefix;			/* fixed: '\\'-separated, "" for the share root */
 	struct attrcache *cache;	/* has its own lock */
 	struct namecache *names;	/* directories known in full; its own lock */
+	struct dirmemo *memo;		/* the last complete listings (NULL: multiuser); its own lock */
 	struct workq *workers;		/* prefetching READs (readahead.c) */
 	struct workq *breaks;		/* lease break acknowledgements, never behind a READ */
 	struct workq *wb_q;		/* WRITEs behind the application (client_writebehind.c) */

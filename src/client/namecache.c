@@ -346,6 +346,16 @@ void namecache_listing_add(struct namecache_listing *l, const char *name)
 		l->overflow = true;
 }
 
+uint64_t namecache_stamp(struct namecache *nc)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&nc->lock);
+	v = nc->changes;
+	pthread_mutex_unlock(&nc->lock);
+	return v;
+}
+
 void namecache_listing_end(struct namecache *nc, struct namecache_listing *l, bool complete)
 {
 	if (!l)

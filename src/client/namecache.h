@@ -20,6 +20,7 @@
 #define SMBFUSE_NAMECACHE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct namecache;
 
@@ -61,6 +62,11 @@ void namecache_forget_tree(struct namecache *nc, const char *dir);
  * it stays unknown and is not claimed twice. */
 char *namecache_claim_relist(struct namecache *nc, const char *path);
 
+/* A number that changes with every change the mount makes to any
+ * name (and never goes back): equal at two moments means the mount
+ * changed no name in between.  Always 0 in a cache that keeps nothing
+ * (ttl 0), so whatever relies on it must keep nothing then either. */
+uint64_t namecache_stamp(struct namecache *nc);
 /* True when path's directory is known and has no such name. */
 bool namecache_absent(struct namecache *nc, const char *path);
 

@@ -4,7 +4,8 @@
 # without asking the server, and nothing that is there is ever hidden
 # for longer than that: the mount's own creates, renames and removals,
 # another client's new names (within actimeo), names that differ only in
-# case on a case-insensitive server.  Mount A goes through a proxy that
+# case on a case-insensitive server; a directory read twice at once is
+# listed once.  Mount A goes through a proxy that
 # records every frame, so "no round trip" is checked on the wire.
 . "$(dirname "$0")/lib.sh"
 need_root "starts smbd and mounts"
@@ -88,6 +89,47 @@ check "D: ls -l lists all 300" test "$n" = 300
 looked=$(grep -ac "debug: getattr /many/e" "$work/dbg.log" || true)
 check "D: ... and looks none of them up again (looked up: $looked)" test "$looked" = 0
 check "D: unmount" umount_rig "$work/dbg" "$d_pid"
+
+# A directory read again at once (rm -r reads each one twice) is given
+# the listing just made, not another one from the server; every change
+# the mount makes in between, a write's new size included, is in what
+# it gives.  actimeo=30 so that nothing here runs out of time.
+check "R: mount with actimeo=30 and the debug log" mount_logged "$work/r" "actimeo=30,debug" "$work/r.log"
+r_pid=$MOUNT_PID
+R=$work/r
+replays() { grep -ac "debug: listing $1: the one made a moment ago" "$work/r.log" || true; }
+mkdir "$R/r"
+printf 12345 >"$R/r/f1"
+: >"$R/r/f2"
+ls "$R/r" >/dev/null
+got=$(ls "$R/r" | tr '\n' ' ')
+check "R: a second listing at once is the one just made" \
+	test "$got" = "f1 f2 " -a "$(replays /r)" = 1
+touch "$R/r/f3"
+check "R: ... but not after the mount made a name there" test "$(ls "$R/r" | tr '\n' ' ')" = "f1 f2 f3 "
+ls "$R/r" >/dev/null
+head -c 100 /dev/zero >>"$R/r/f1"
+check "R: a file appended to since is listed with its new size" \
+	test "$(ls -l "$R/r" | awk '$NF == "f1" { print $5 }')" = 105
+ls "$R/r" >/dev/null
+python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.pwrite(fd, b"y" * 3000, 0)
+os.system("ls -l " + os.path.dirname(sys.argv[1]) + " > " + sys.argv[2])
+os.close(fd)' "$R/r/f3" "$work/r.ls"
+check "R: ... and one written behind, still open, too" \
+	test "$(awk '$NF == "f3" { print $5 }' "$work/r.ls")" = 3000
+mv "$R/r/f2" "$R/r/g2"
+check "R: a rename since is in the listing" test "$(ls "$R/r" | tr '\n' ' ')" = "f1 f3 g2 "
+mkdir -p "$R/t/a/b" "$R/t/c"
+for dd in t t/a t/a/b t/c; do : >"$R/$dd/x"; done
+before=$(grep -ac "debug: listing /t.*: the one made a moment ago" "$work/r.log" || true)
+rm -rf "$R/t"
+after=$(grep -ac "debug: listing /t.*: the one made a moment ago" "$work/r.log" || true)
+check "R: rm -rf of a tree removes it all" test ! -e "$RIG_SHARE_DIR/t"
+check "R: ... reading each of its 4 directories from the server once ($((after - before)) replayed)" \
+	test "$((after - before))" -ge 4
+check "R: unmount" umount_rig "$R" "$r_pid"
 
 # A directory being filled (tar, cp -r) after what the mount knew of it
 # ran out: one listing tells every new name is absent, not a lookup per
