@@ -31,7 +31,7 @@ struct chunk {
 	ssize_t got;			/* bytes read, or -errno; valid when !pending */
 	bool pending;			/* a job is filling it */
 	bool stale;			/* dropped while in use: the last user frees */
-	int waiters;			/* readers sleeping until it is filled */
+	int waiters;			/* readers waiting for it or copying from it */
 	uint64_t born;			/* now_ms() when it was asked for */
 	unsigned long gen;		/* the file's change counter when asked for */
 	struct readahead *ra;
@@ -231,22 +231,30 @@ ssize_t ra_read(struct readahead *ra, void *buf, size_t size, off_t off)
 		ch->waiters++;
 		while (ch->pending)
 			pthread_cond_wait(&ra->cond, &ra->lock);
-		ch->waiters--;
-		if (ch->stale) {
-			/* Dropped while we slept: the last one out frees it. */
-			if (!ch->waiters)
+		if (ch->stale || ch->got < 0 || ch->gen != gen_now(ra) ||
+		    off + (off_t)done >= ch->off + ch->got) {
+			/* Dropped while we slept (the last one out frees
+			 * it), failed, older than a change, or the end of
+			 * the file. */
+			if (--ch->waiters == 0 && ch->stale)
 				chunk_free(ch);
 			break;
 		}
-		if (ch->got < 0 || ch->gen != gen_now(ra))
-			break;		/* failed, or older than a change */
-		if (off + (off_t)done >= ch->off + ch->got)
-			break;		/* end of file */
 		n = (size_t)(ch->off + ch->got - (off + (off_t)done));
 		if (n > size - done)
 			n = size - done;
+		/* The copy without the lock: the kernel's other reads of
+		 * the file wait for no one's memcpy.  Being a waiter keeps
+		 * the chunk (drop_slot only marks it stale), and nothing
+		 * writes a chunk once it is filled. */
+		pthread_mutex_unlock(&ra->lock);
 		memcpy((uint8_t *)buf + done, ch->data + (off + (off_t)done - ch->off), n);
+		pthread_mutex_lock(&ra->lock);
 		done += n;
+		if (--ch->waiters == 0 && ch->stale) {
+			chunk_free(ch);
+			break;
+		}
 		if (ch->got < RA_CHUNK)
 			break;		/* the chunk ended at end of file */
 	}
