@@ -248,8 +248,7 @@ static int list(struct listing *l)
 		if (ret != -EAGAIN)
 			break;
 		log_info("listing %s again from the start: the connection it was on was lost", path);
-		l->skip = l->emitted;
-		l->emitted = 0;
+		l->skip = l->emitted;	/* every entry handed out, in all tries */
 	}
 	/* A listing that stopped early does not know every name. */
 	namecache_listing_end(c->names, l->names, ret == 0 && !l->stop);
@@ -277,13 +276,13 @@ static int replay(struct client *c, const char *path, client_dir_fn fn, void *ar
 
 	if (!c->memo)
 		return 1;
+	m = dirmemo_get(c->memo, path, namecache_stamp(c->names));
+	if (!m)
+		return 1;
 	/* Written-behind data first, as for a listing from the server
 	 * (a write also forgets its file's cached attributes, so such a
 	 * file means a listing from the server anyway). */
 	wb_flush_dir(c, path);
-	m = dirmemo_get(c->memo, path, namecache_stamp(c->names));
-	if (!m)
-		return 1;
 	st = calloc(m->n ? m->n : 1, sizeof(*st));
 	full = malloc(plen + 2 + NAME_MAX * 3 + 1);
 	if (!st || !full)
@@ -300,7 +299,10 @@ static int replay(struct client *c, const char *path, client_dir_fn fn, void *ar
 			goto out;
 		snprintf(full, plen + 2 + NAME_MAX * 3 + 1, "%s%s%s", path,
 			 plen && path[plen - 1] == '/' ? "" : "/", e->name);
-		if (!attrcache_get(c->cache, full, &st[i]))
+		/* A file of several names: a write through another name
+		 * forgot only that name's attributes. */
+		if (!attrcache_get(c->cache, full, &st[i]) ||
+		    (S_ISREG(st[i].st_mode) && st[i].st_nlink > 1))
 			goto out;
 	}
 	log_debug("listing %s: the one made a moment ago, %zu entries", path, m->n);

@@ -3,7 +3,7 @@
  * are in the daemon; they reach the server behind it, gathered into
  * large WRITEs with several in flight.
  *
- * Why: smbfuse does not use the kernel's writeback cache by default (it
+ * Why: smbfuse does not use the kernel's writeback cache in any mode (it
  * keeps its own idea of a file's size and would never again see another
  * client's, see fs.c), so every write(2) is one synchronous FUSE
  * request.  Answering it only after the server's answer caps a 4 KiB

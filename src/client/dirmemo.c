@@ -170,9 +170,9 @@ struct dirmemo_listing *dirmemo_get(struct dirmemo *m, const char *dir, uint64_t
 		if (m->slot[i]->stamp == stamp && now < m->slot[i]->until) {
 			l = m->slot[i];
 			l->refs++;
-		} else {
+		} else if (m->slot[i]->stamp < stamp || now >= m->slot[i]->until) {
 			slot_clear(m, i);	/* stale for good: stamps only grow */
-		}
+		}			/* else kept after the caller read its stamp */
 		break;
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -210,7 +210,7 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 	struct fuse *fuse = NULL;
 	struct client *c = NULL;
 	char err[SESSION_ERRLEN], oerr[OPTS_ERRLEN], fsopts[1200];
-	int pfd[2] = { -1, -1 }, ret = 1;
+	int pfd[2] = { -1, -1 }, ret = 1, io_ret;
 	bool mounted = false;
 	pid_t pid;
 	char status;
@@ -316,10 +316,9 @@ static int mount_and_serve(struct options *o, const char *mountpoint)
 		goto out;
 	}
 	mounted = true;
-	ret = fuse_io_install(fuse_get_session(fuse));
-	if (ret) {
-		log_err("cannot set up FUSE's I/O: %s", strerror(-ret));
-		ret = 1;
+	io_ret = fuse_io_install(fuse_get_session(fuse));
+	if (io_ret) {
+		log_err("cannot set up FUSE's I/O: %s", strerror(-io_ret));
 		goto out;
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {

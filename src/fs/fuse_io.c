@@ -10,7 +10,8 @@
  * itself.  With the flag the file system promises to drop setuid,
  * setgid and capabilities itself on write, truncate and chown; an SMB
  * share keeps none of them, so the promise is kept by having nothing to
- * drop, and the kernel marks inodes S_NOSEC after their first write.
+ * drop, and the kernel marks an inode S_NOSEC at its first write, until
+ * its attributes are next refreshed (then it asks once more).
  * libfuse gained the knob (FUSE_CAP_HANDLE_KILLPRIV_V2) in 3.15; with
  * that version fs_init asks for it and none of this is built.
  *
