@@ -9,8 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,12 +39,27 @@ struct listing {
 	bool names_only;		/* for the name cache only (client_relist_names) */
 };
 
+/* dir/name (FUSE paths), malloc'd; NULL when out of memory. */
+static char *child_path(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name), at = dl;
+	char *full = malloc(dl + nl + 2);
+
+	if (!full)
+		return NULL;
+	memcpy(full, dir, dl);
+	if (at == 0 || dir[at - 1] != '/')
+		full[at++] = '/';
+	memcpy(full + at, name, nl + 1);
+	return full;
+}
+
 /* Hand every entry of one output buffer to the callback. */
 static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 {
 	struct smb2_dirent e;
 	struct stat st;
-	size_t pos = 0, plen = strlen(l->path), n0;
+	size_t pos = 0;
 	char *name, *full;
 	long nl;
 	int ret;
@@ -62,16 +76,11 @@ static int emit_entries(struct listing *l, const uint8_t *buf, size_t n)
 			free(name);
 			continue;
 		}
-		full = malloc(plen + (size_t)nl + 2);
+		full = child_path(l->path, name);
 		if (!full) {
 			free(name);
 			return -ENOMEM;
 		}
-		memcpy(full, l->path, plen);
-		n0 = plen;
-		if (n0 == 0 || l->path[n0 - 1] != '/')
-			full[n0++] = '/';
-		memcpy(full + n0, name, (size_t)nl + 1);
 		attr_to_stat(&l->c->cfg, &e.a, attr_ino(e.file_id, full), 1, e.reparse_tag, &st);
 		if (l->c->mfsymlinks && mfsymlink_candidate(&st)) {
 			char *sp;
@@ -269,9 +278,10 @@ static int list(struct listing *l)
 static int replay(struct client *c, const char *path, client_dir_fn fn, void *arg)
 {
 	struct dirmemo_listing *m;
-	struct stat *st = NULL;
-	size_t i, plen = strlen(path);
-	char *full = NULL;
+	struct stat *st;
+	bool cached;
+	size_t i;
+	char *full;
 	int ret = 1;
 
 	if (!c->memo)
@@ -284,8 +294,7 @@ static int replay(struct client *c, const char *path, client_dir_fn fn, void *ar
 	 * file means a listing from the server anyway). */
 	wb_flush_dir(c, path);
 	st = calloc(m->n ? m->n : 1, sizeof(*st));
-	full = malloc(plen + 2 + NAME_MAX * 3 + 1);
-	if (!st || !full)
+	if (!st)
 		goto out;
 	for (i = 0; i < m->n; i++) {
 		const struct dirmemo_entry *e = &m->e[i];
@@ -295,14 +304,12 @@ static int replay(struct client *c, const char *path, client_dir_fn fn, void *ar
 			st[i].st_mode = e->mode;
 			continue;
 		}
-		if (strlen(e->name) > NAME_MAX * 3)
-			goto out;
-		snprintf(full, plen + 2 + NAME_MAX * 3 + 1, "%s%s%s", path,
-			 plen && path[plen - 1] == '/' ? "" : "/", e->name);
+		full = child_path(path, e->name);
+		cached = full && attrcache_get(c->cache, full, &st[i]);
+		free(full);
 		/* A file of several names: a write through another name
 		 * forgot only that name's attributes. */
-		if (!attrcache_get(c->cache, full, &st[i]) ||
-		    (S_ISREG(st[i].st_mode) && st[i].st_nlink > 1))
+		if (!cached || (S_ISREG(st[i].st_mode) && st[i].st_nlink > 1))
 			goto out;
 	}
 	log_debug("listing %s: the one made a moment ago, %zu entries", path, m->n);
@@ -311,7 +318,6 @@ static int replay(struct client *c, const char *path, client_dir_fn fn, void *ar
 			break;
 	ret = 0;
 out:
-	free(full);
 	free(st);
 	dirmemo_put(c->memo, m);
 	return ret;
