@@ -240,6 +240,7 @@ static int list(struct listing *l)
 	struct client *c = l->c;
 	const char *path = l->path;
 	uint64_t stamp;
+	bool known;
 	char *sp;
 	int ret, tries;
 
@@ -250,7 +251,6 @@ static int list(struct listing *l)
 		wb_flush_dir(c, path);	/* the sizes listed include what was written */
 		l->memo = dirmemo_begin(c->memo, path);
 	}
-	stamp = namecache_stamp(c->names);
 	l->names = namecache_listing_begin(c->names, path);
 	for (tries = 0; tries < 3; tries++) {
 		ret = list_once(l, sp);
@@ -259,10 +259,11 @@ static int list(struct listing *l)
 		log_info("listing %s again from the start: the connection it was on was lost", path);
 		l->skip = l->emitted;	/* every entry handed out, in all tries */
 	}
-	/* A listing that stopped early does not know every name. */
-	namecache_listing_end(c->names, l->names, ret == 0 && !l->stop);
-	/* Kept only if no name changed while it was made. */
-	if (ret == 0 && !l->stop && namecache_stamp(c->names) == stamp)
+	/* A listing that stopped early does not know every name; one that
+	 * saw a name change while it ran is not kept either, here or in the
+	 * memo. */
+	known = namecache_listing_end(c->names, l->names, ret == 0 && !l->stop, &stamp);
+	if (known)
 		dirmemo_keep(c->memo, l->memo, stamp);
 	else
 		dirmemo_drop(l->memo);

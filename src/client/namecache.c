@@ -356,17 +356,24 @@ uint64_t namecache_stamp(struct namecache *nc)
 	return v;
 }
 
-void namecache_listing_end(struct namecache *nc, struct namecache_listing *l, bool complete)
+bool namecache_listing_end(struct namecache *nc, struct namecache_listing *l, bool complete,
+			   uint64_t *stamp)
 {
+	bool kept = false;
+
 	if (!l)
-		return;
+		return false;
 	pthread_mutex_lock(&nc->lock);
-	if (complete && !l->overflow && l->changes == nc->changes)
+	if (complete && !l->overflow && l->changes == nc->changes) {
 		dir_set(nc, l->dir, &l->d, l->scope);
+		*stamp = nc->changes;
+		kept = true;
+	}
 	pthread_mutex_unlock(&nc->lock);
 	names_free(&l->d);
 	free(l->dir);
 	free(l);
+	return kept;
 }
 
 void namecache_added(struct namecache *nc, const char *path)

@@ -42,7 +42,10 @@ void namecache_created_dir(struct namecache *nc, const char *dir);
 struct namecache_listing;
 struct namecache_listing *namecache_listing_begin(struct namecache *nc, const char *dir);
 void namecache_listing_add(struct namecache_listing *l, const char *name);
-void namecache_listing_end(struct namecache *nc, struct namecache_listing *l, bool complete);
+/* True when dir is known from here on; then *stamp is namecache_stamp
+ * as of that moment (no change happened while the listing ran). */
+bool namecache_listing_end(struct namecache *nc, struct namecache_listing *l, bool complete,
+			   uint64_t *stamp);
 
 /* path exists now / no longer (this mount made it so). */
 void namecache_added(struct namecache *nc, const char *path);
