@@ -105,6 +105,42 @@ int chain_send(struct chain *ch)
 	return ret;
 }
 
+void chain_send_all(struct chain **chs, int n, int *rets)
+{
+	struct request rq[CHAIN_BATCH], *rqs[CHAIN_BATCH];
+	struct conn_msg *rsps[CHAIN_BATCH];
+	int i, ret;
+
+	if (n < 1 || n > CHAIN_BATCH) {
+		for (i = 0; i < n; i++)
+			rets[i] = -EINVAL;
+		return;
+	}
+	ret = chs[0]->w.bad ? -ENOMEM : chain_tree(chs[0]);
+	for (i = 0; !ret && i < n; i++) {
+		if (chs[i]->w.bad)
+			ret = -ENOMEM;
+		chs[i]->t = chs[0]->t;	/* one tree: the first's */
+		rq[i] = chain_request(chs[i]);
+		rqs[i] = &rq[i];
+		rsps[i] = chs[i]->rsp;
+	}
+	if (!ret)
+		ret = tree_requests(chs[0]->t, rqs, rsps, n, rets);
+	for (i = 0; i < n; i++) {
+		if (ret) {
+			rets[i] = ret;
+			continue;
+		}
+		chs[i]->resent = rq[i].resent;
+		chs[i]->gen = rq[i].gen;
+		if (rets[i] == 0)
+			chs[i]->sent = true;
+		else if (rets[i] == -EPROTO || rets[i] == -EPROTONOSUPPORT || rets[i] == -EAGAIN)
+			rets[i] = -EIO;
+	}
+}
+
 int chain_send_detached(struct chain *ch)
 {
 	struct request rq = chain_request(ch);
@@ -1020,65 +1056,122 @@ int client_close_file(struct client *c, struct client_file *f)
 
 /* --- data -------------------------------------------------------------------- */
 
-/* One READ of at most the negotiated size. */
+/* One READ of at most the negotiated size, in two halves so that
+ * several can be in flight: read_prep builds it (the data to go
+ * straight into buf), read_result says what it brought. */
+static int read_prep(struct chain *ch, struct conn_data *cd, struct client_file *f, void *buf,
+		     size_t size, off_t off)
+{
+	*cd = (struct conn_data){ .in = buf, .in_cap = size };
+	chain_init(ch, f->c);
+	ch->data = cd;
+	chain_next_on(ch, SMB2_READ, credit_charge_for(size), f->open);
+	return pdu_read_enc(&ch->w, (struct smb2_fid){ 0, 0 }, (uint64_t)off, (uint32_t)size);
+}
+
+/* Bytes read into buf, or -errno; sent is chain_send's return. */
+static ssize_t read_result(struct chain *ch, const struct conn_data *cd, void *buf, size_t size,
+			   int sent)
+{
+	const uint8_t *data;
+	uint32_t st;
+	size_t n;
+
+	if (sent)
+		return sent;
+	st = chain_status(ch, 0);
+	if (st == STATUS_END_OF_FILE)
+		return 0;
+	if (st != STATUS_SUCCESS)
+		return client_errno(st);
+	if (cd->in_used)
+		return (ssize_t)cd->in_got;
+	if (pdu_read_dec(ch->rsp[0].buf, ch->rsp[0].len, &data, &n) != 0 || n > size)
+		return -EIO;
+	memcpy(buf, data, n);
+	return (ssize_t)n;
+}
+
 static ssize_t read_once(struct client *c, struct client_file *f, void *buf, size_t size,
 			 off_t off)
 {
-	/* The data is read from the socket straight into buf. */
-	struct conn_data cd = { .in = buf, .in_cap = size };
+	struct conn_data cd;
 	struct chain ch;
-	const uint8_t *data;
-	size_t n;
-	uint32_t st;
 	ssize_t ret;
+	int sent;
 
-	chain_init(&ch, c);
-	ch.data = &cd;
-	chain_next_on(&ch, SMB2_READ, credit_charge_for(size), f->open);
-	ret = pdu_read_enc(&ch.w, (struct smb2_fid){ 0, 0 }, (uint64_t)off, (uint32_t)size);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (ret)
-		goto out;
-	st = chain_status(&ch, 0);
-	if (st == STATUS_END_OF_FILE) {
-		ret = 0;
-		goto out;
-	}
-	if (st != STATUS_SUCCESS) {
-		ret = client_errno(st);
-		goto out;
-	}
-	if (cd.in_used) {
-		ret = (ssize_t)cd.in_got;
-		goto out;
-	}
-	if (pdu_read_dec(ch.rsp[0].buf, ch.rsp[0].len, &data, &n) != 0 || n > size) {
-		ret = -EIO;
-		goto out;
-	}
-	memcpy(buf, data, n);
-	ret = (ssize_t)n;
-out:
+	(void)c;
+	sent = read_prep(&ch, &cd, f, buf, size, off);
+	if (!sent)
+		sent = chain_send(&ch);
+	ret = read_result(&ch, &cd, buf, size, sent);
 	chain_free(&ch);
 	return ret;
 }
 
+/* size bytes at off as READs of at most max each, all in flight at
+ * once (at most CHAIN_BATCH of them): the bytes read up to the first
+ * short or failed one, or its -errno when that is the first. */
+static ssize_t read_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t off,
+			   size_t max)
+{
+	struct chain chs[CHAIN_BATCH], *p[CHAIN_BATCH];
+	struct conn_data cd[CHAIN_BATCH];
+	size_t len[CHAIN_BATCH], at = 0;
+	int rets[CHAIN_BATCH], i, n = 0;
+	ssize_t got, ret = 0;
+	bool short_seen = false;
+
+	for (n = 0; n < CHAIN_BATCH && at < size; n++) {
+		len[n] = size - at < max ? size - at : max;
+		rets[n] = read_prep(&chs[n], &cd[n], f, buf + at, len[n], off + (off_t)at);
+		p[n] = &chs[n];
+		at += len[n];
+	}
+	for (i = 0; i < n && !rets[i]; i++)
+		;
+	if (i == n)
+		chain_send_all(p, n, rets);
+	else	/* nothing was sent */
+		for (int k = 0; k < n; k++)
+			rets[k] = rets[i];
+	for (i = 0, at = 0; i < n; i++) {
+		got = read_result(&chs[i], &cd[i], buf + at, len[i], rets[i]);
+		if (!short_seen) {
+			if (got < 0)
+				ret = at ? (ssize_t)at : got;
+			else
+				ret = (ssize_t)(at + (size_t)got);
+			short_seen = got != (ssize_t)len[i];
+			at += len[i];
+		}
+		chain_free(&chs[i]);
+	}
+	return ret;
+}
+
 /* READs of at most the negotiated size until size bytes or end of file;
- * done bytes are already in buf. */
+ * done bytes are already in buf.  A request larger than the server
+ * takes in one READ goes as several in flight together. */
 static ssize_t read_direct(struct client *c, struct client_file *f, void *buf, size_t size,
 			   off_t off, size_t done)
 {
-	size_t chunk;
+	size_t max = session_max_read(c->s), want;
 	ssize_t n;
 
 	while (done < size) {
-		chunk = size - done < session_max_read(c->s) ? size - done : session_max_read(c->s);
-		n = read_once(c, f, (uint8_t *)buf + done, chunk, off + (off_t)done);
+		want = size - done;
+		if (want <= max)
+			n = read_once(c, f, (uint8_t *)buf + done, want, off + (off_t)done);
+		else {
+			if (want > max * CHAIN_BATCH)
+				want = max * CHAIN_BATCH;
+			n = read_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max);
+		}
 		if (n < 0)
 			return done ? (ssize_t)done : n;
 		done += (size_t)n;
-		if ((size_t)n < chunk)
+		if ((size_t)n < want)
 			break;		/* end of file */
 	}
 	return (ssize_t)done;
@@ -1110,28 +1203,88 @@ ssize_t client_read(struct client *c, struct client_file *f, void *buf, size_t s
 	return read_direct(c, f, buf, size, off, 0);
 }
 
+/* One WRITE, in two halves as read_prep / read_result: the data goes
+ * from buf to the socket (or the cipher), never copied. */
+static int write_prep(struct chain *ch, struct conn_data *cd, struct client_file *f,
+		      const void *buf, size_t size, off_t off)
+{
+	*cd = (struct conn_data){ .out = buf, .out_len = size };
+	chain_init(ch, f->c);
+	ch->data = size ? cd : NULL;
+	chain_next_on(ch, SMB2_WRITE, credit_charge_for(size), f->open);
+	return pdu_write_enc(&ch->w, 0, (struct smb2_fid){ 0, 0 }, (uint64_t)off,
+			     size ? NULL : buf, (uint32_t)size);
+}
+
+static ssize_t write_result(struct chain *ch, size_t size, int sent)
+{
+	uint32_t count;
+	int ret = sent;
+
+	if (!ret)
+		ret = chain_errno(ch);
+	if (ret)
+		return ret;
+	return pdu_write_dec(ch->rsp[0].buf, ch->rsp[0].len, &count) || count > size ? -EIO :
+		(ssize_t)count;
+}
+
 static ssize_t write_once(struct client *c, struct client_file *f, const void *buf, size_t size,
 			  off_t off)
 {
-	/* The data goes from buf to the socket (or the cipher): no copy. */
-	struct conn_data cd = { .out = buf, .out_len = size };
+	struct conn_data cd;
 	struct chain ch;
-	uint32_t count;
 	ssize_t ret;
+	int sent;
 
-	chain_init(&ch, c);
-	ch.data = size ? &cd : NULL;
-	chain_next_on(&ch, SMB2_WRITE, credit_charge_for(size), f->open);
-	ret = pdu_write_enc(&ch.w, 0, (struct smb2_fid){ 0, 0 }, (uint64_t)off,
-			    size ? NULL : buf, (uint32_t)size);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
-	if (!ret)
-		ret = pdu_write_dec(ch.rsp[0].buf, ch.rsp[0].len, &count) || count > size ? -EIO :
-			(ssize_t)count;
+	(void)c;
+	sent = write_prep(&ch, &cd, f, buf, size, off);
+	if (!sent)
+		sent = chain_send(&ch);
+	ret = write_result(&ch, size, sent);
 	chain_free(&ch);
+	return ret;
+}
+
+/* size bytes at off as WRITEs of at most max each, all in flight at
+ * once (at most CHAIN_BATCH): the bytes written up to the first short
+ * or failed one, or its -errno when that is the first.  The pieces do
+ * not overlap, so the order the server does them in does not matter. */
+static ssize_t write_pieces(struct client_file *f, const uint8_t *buf, size_t size, off_t off,
+			    size_t max)
+{
+	struct chain chs[CHAIN_BATCH], *p[CHAIN_BATCH];
+	struct conn_data cd[CHAIN_BATCH];
+	size_t len[CHAIN_BATCH], at = 0;
+	int rets[CHAIN_BATCH], i, n;
+	ssize_t put, ret = 0;
+	bool short_seen = false;
+
+	for (n = 0; n < CHAIN_BATCH && at < size; n++) {
+		len[n] = size - at < max ? size - at : max;
+		rets[n] = write_prep(&chs[n], &cd[n], f, buf + at, len[n], off + (off_t)at);
+		p[n] = &chs[n];
+		at += len[n];
+	}
+	for (i = 0; i < n && !rets[i]; i++)
+		;
+	if (i == n)
+		chain_send_all(p, n, rets);
+	else	/* nothing was sent */
+		for (int k = 0; k < n; k++)
+			rets[k] = rets[i];
+	for (i = 0, at = 0; i < n; i++) {
+		put = write_result(&chs[i], len[i], rets[i]);
+		if (!short_seen) {
+			if (put < 0)
+				ret = at ? (ssize_t)at : put;
+			else
+				ret = (ssize_t)(at + (size_t)put);
+			short_seen = put != (ssize_t)len[i];
+			at += len[i];
+		}
+		chain_free(&chs[i]);
+	}
 	return ret;
 }
 
@@ -1161,18 +1314,25 @@ ssize_t client_write(struct client *c, struct client_file *f, const void *buf, s
 ssize_t write_range(struct client *c, struct client_file *f, const void *buf, size_t size,
 		    off_t off)
 {
-	size_t done = 0, chunk;
+	size_t done = 0, want, max = session_max_write(c->s);
 	ssize_t n;
 
 	file_changed(c, f->path);
 	while (done < size) {
-		chunk = size - done < session_max_write(c->s) ? size - done : session_max_write(c->s);
-		n = write_once(c, f, (const uint8_t *)buf + done, chunk, off + (off_t)done);
+		/* More than the server takes in one WRITE: several at once. */
+		want = size - done;
+		if (want <= max)
+			n = write_once(c, f, (const uint8_t *)buf + done, want, off + (off_t)done);
+		else {
+			if (want > max * CHAIN_BATCH)
+				want = max * CHAIN_BATCH;
+			n = write_pieces(f, (const uint8_t *)buf + done, want, off + (off_t)done, max);
+		}
 		if (n < 0)
 			return done ? (ssize_t)done : n;
 		if (n == 0)
 			break;
-		done += (size_t)n;
+		done += (size_t)n;	/* a short WRITE: the rest goes again */
 	}
 	attrcache_forget(c->cache, f->path);
 	/* Again at the end: a READ prefetched while the WRITE was in

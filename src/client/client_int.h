@@ -168,6 +168,11 @@ void chain_next(struct chain *ch, uint16_t command, uint16_t credit_charge);
 void chain_next_on(struct chain *ch, uint16_t command, uint16_t credit_charge,
 		   struct smb_open *o);
 int chain_send(struct chain *ch);
+/* Send n chains (at most CHAIN_BATCH) at once and wait for them all
+ * (tree_requests); rets[i] is what chain_send would have returned for
+ * chs[i].  They all go on the first one's tree. */
+#define CHAIN_BATCH 16
+void chain_send_all(struct chain **chs, int n, int *rets);
 /* Send and do not wait for the answers (tree_send_detached). */
 int chain_send_detached(struct chain *ch);
 uint32_t chain_status(const struct chain *ch, int i);

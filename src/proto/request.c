@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -110,25 +111,66 @@ static bool reauthenticated(struct session *s, struct request *rq, struct conn_m
 	return true;
 }
 
-int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
+/* Where one request stands across its sends. */
+struct attempt {
+	bool reauth_done;		/* re-authenticated for it once already */
+	int sends;			/* sent again this often */
+};
+
+/* The connection died with rq on the way: the server may or may not
+ * have done it.  true (and rq->resent) when it may go again; else
+ * false with *ret = -EIO. */
+static bool lost_on_the_way(struct request *rq, int *ret, struct attempt *a)
+{
+	if (rq->no_resend || ++a->sends > MAX_RESENDS) {
+		*ret = -EIO;
+		return false;
+	}
+	rq->resent = true;
+	log_debug("sending a request again after the connection was lost");
+	return true;
+}
+
+/* What to make of one send's outcome (ret and rsp from conn_call,
+ * made with ChannelSequence seq after authentication auth): true when
+ * rq must go again (rsp freed), false when *ret is the answer. */
+static bool send_again(struct session *s, struct request *rq, struct conn_msg *rsp,
+		       int *ret, uint16_t seq, uint64_t auth, struct attempt *a)
+{
+	if (*ret == 0 && !a->reauth_done && reauthenticated(s, rq, rsp, auth)) {
+		a->reauth_done = true;
+		return true;
+	}
+	/* A change sent with a ChannelSequence that a channel's death has
+	 * since made old: the server refuses it unseen (MS-SMB2
+	 * 3.3.5.2.10), and it goes again with the current one. */
+	if (*ret == 0 && rsp[0].len >= SMB2_HEADER_SIZE &&
+	    le32_get(rsp[0].buf + SMB2_HDR_STATUS) == STATUS_FILE_NOT_AVAILABLE &&
+	    session_channel_sequence(s) != seq && ++a->sends <= MAX_RESENDS) {
+		for (int i = 0; i < rq->n; i++)
+			conn_msg_free(&rsp[i]);
+		rq->resent = true;
+		return true;
+	}
+	if (*ret != -ENOTCONN || !s->reconnect)
+		return false;
+	return lost_on_the_way(rq, ret, a);
+}
+
+/* tree_request from where attempt a left rq. */
+static int request_loop(struct tree *t, struct request *rq, struct conn_msg *rsp,
+			const size_t *start, const size_t *len, struct attempt *a)
 {
 	struct session *s = t->s;
-	size_t start[CONN_MAX_CHAIN], len[CONN_MAX_CHAIN];
 	struct conn_wait plain = { .data = rq->data };
 	struct conn_wait patient = {
 		.patient = true, .abort = s->abort_fn, .abort_arg = s->abort_arg, .data = rq->data,
 	};
 	struct channel ch;
-	bool reauth_done = false;
 	uint64_t auth;
-	int ret, sends = 0;
+	uint16_t seq;
+	int ret;
 
-	if (rq->n < 1 || rq->n > CONN_MAX_CHAIN)
-		return -EINVAL;
-	ret = split(rq, start, len);
-	if (ret)
-		return ret;
-	rq->resent = false;
 	for (;;) {
 		ret = session_channel(s, &ch, s->abort_fn, s->abort_arg);
 		if (ret)
@@ -138,7 +180,10 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 			session_channel_put(&ch);
 			if (ret != -ENOTCONN)
 				return ret;
-			goto lost;	/* the reclaim's connection died too */
+			/* the reclaim's connection died too */
+			if (!lost_on_the_way(rq, &ret, a))
+				return ret;
+			continue;
 		}
 		auth = session_auth_gen(s);
 		if (!rq->unheld)
@@ -148,34 +193,113 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 		if (!rq->unheld)
 			session_leave(s);
 		rq->gen = ch.gen;
+		seq = ch.channel_sequence;
 		session_channel_put(&ch);
-		if (ret == 0 && !reauth_done && reauthenticated(s, rq, rsp, auth)) {
-			reauth_done = true;
-			continue;
-		}
-		/* A change sent with a ChannelSequence that a channel's death
-		 * has since made old: the server refuses it unseen (MS-SMB2
-		 * 3.3.5.2.10), and it goes again with the current one. */
-		if (ret == 0 && rsp[0].len >= SMB2_HEADER_SIZE &&
-		    le32_get(rsp[0].buf + SMB2_HDR_STATUS) == STATUS_FILE_NOT_AVAILABLE &&
-		    session_channel_sequence(s) != ch.channel_sequence && ++sends <= MAX_RESENDS) {
-			for (int i = 0; i < rq->n; i++)
-				conn_msg_free(&rsp[i]);
-			rq->resent = true;
-			continue;
-		}
-		if (ret != -ENOTCONN || !s->reconnect)
+		if (!send_again(s, rq, rsp, &ret, seq, auth, a))
 			return ret;
-lost:
-		/* The connection died with the compound on the way: the
-		 * server may or may not have done it. */
-		if (rq->no_resend)
-			return -EIO;
-		if (++sends > MAX_RESENDS)
-			return -EIO;
-		rq->resent = true;
-		log_debug("sending a request again after the connection was lost");
 	}
+}
+
+int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
+{
+	size_t start[CONN_MAX_CHAIN], len[CONN_MAX_CHAIN];
+	struct attempt a = { 0 };
+	int ret;
+
+	if (rq->n < 1 || rq->n > CONN_MAX_CHAIN)
+		return -EINVAL;
+	ret = split(rq, start, len);
+	if (ret)
+		return ret;
+	rq->resent = false;
+	return request_loop(t, rq, rsp, start, len, &a);
+}
+
+/* One request of tree_requests: where its messages are, the channel it
+ * went on and its call. */
+struct batch_entry {
+	size_t start[CONN_MAX_CHAIN], len[CONN_MAX_CHAIN];
+	struct channel ch;
+	bool have_ch;
+	bool addressed;			/* its identifiers are written in */
+	struct conn_call *call;
+	uint64_t auth;
+	struct attempt a;
+};
+
+int tree_requests(struct tree *t, struct request **rqs, struct conn_msg **rsps, int n,
+		  int *rets)
+{
+	struct session *s = t->s;
+	struct batch_entry *b;
+	struct conn_wait plain;
+	uint16_t seq;
+	int i, ret;
+
+	if (n < 1)
+		return -EINVAL;
+	b = calloc((size_t)n, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (rqs[i]->n < 1 || rqs[i]->n > CONN_MAX_CHAIN || rqs[i]->patient || rqs[i]->unheld) {
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = split(rqs[i], b[i].start, b[i].len);
+		if (ret)
+			goto out;
+		rqs[i]->resent = false;
+	}
+	/* Each on the channel least busy at its turn (session_channel:
+	 * with multichannel they spread), then all on the wire; the
+	 * connection's credits bound how many are in flight at once. */
+	for (i = 0; i < n; i++) {
+		rets[i] = session_channel(s, &b[i].ch, s->abort_fn, s->abort_arg);
+		if (rets[i])
+			continue;
+		b[i].have_ch = true;
+		rets[i] = address(t, rqs[i], &b[i].ch, b[i].start, b[i].len);
+		b[i].addressed = rets[i] == 0;
+	}
+	session_enter(s);
+	for (i = 0; i < n; i++) {
+		if (!b[i].addressed)
+			continue;
+		b[i].auth = session_auth_gen(s);
+		plain = (struct conn_wait){ .data = rqs[i]->data };
+		rets[i] = conn_submit(b[i].ch.conn, rqs[i]->buf, rqs[i]->len, rqs[i]->n, 0, &plain,
+				      &b[i].call);
+	}
+	for (i = 0; i < n; i++)
+		if (b[i].call)
+			rets[i] = conn_collect(b[i].call, rsps[i]);
+	session_leave(s);
+	/* What did not simply succeed or fail (a lost connection, an
+	 * expired session) goes on alone, as tree_request would have. */
+	for (i = 0; i < n; i++) {
+		bool again;
+
+		if (!b[i].have_ch)
+			continue;	/* session_channel's answer is final */
+		rqs[i]->gen = b[i].ch.gen;
+		seq = b[i].ch.channel_sequence;
+		session_channel_put(&b[i].ch);
+		b[i].have_ch = false;
+		if (b[i].addressed)
+			again = send_again(s, rqs[i], rsps[i], &rets[i], seq, b[i].auth, &b[i].a);
+		else	/* a reclaim's connection died too: as tree_request */
+			again = rets[i] == -ENOTCONN && lost_on_the_way(rqs[i], &rets[i], &b[i].a);
+		if (again)
+			rets[i] = request_loop(t, rqs[i], rsps[i], b[i].start, b[i].len, &b[i].a);
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		if (b[i].have_ch)
+			session_channel_put(&b[i].ch);
+	free(b);
+	return ret;
 }
 
 int tree_send_detached(struct tree *t, struct request *rq)

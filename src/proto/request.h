@@ -45,6 +45,16 @@ struct request {
  * gave up waiting for the reconnect. */
 int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp);
 
+/* Send the n requests rqs at once (each waits for no other's answer)
+ * and wait for them all: rsps[i] gets the responses of rqs[i] and
+ * rets[i] what tree_request would have returned for it.  Each takes the
+ * channel least busy at its turn; one that meets a lost connection or
+ * an expired session goes again alone, as tree_request would send it.
+ * For many READs or WRITEs of one large request.  None may be patient
+ * or unheld.  0, or -errno (rets unset) when nothing was sent. */
+int tree_requests(struct tree *t, struct request **rqs, struct conn_msg **rsps, int n,
+		  int *rets);
+
 /* Send rq on t and do not wait for its answers (conn_detach): for a
  * request whose outcome changes nothing for the caller, such as the
  * CLOSE of a directory handle after its listing.  Never sent again: a

@@ -155,7 +155,7 @@ proxy_start() {
 	shift
 	out=$(mktemp)
 	python3 "$top_srcdir/tests/proxy/smbtamper.py" --target-host "${PROXY_HOST:-127.0.0.1}" \
-		--target-port "${PROXY_TARGET_PORT:-$RIG_PORT}" --mode "$mode" --lifetime 60 "$@" \
+		--target-port "${PROXY_TARGET_PORT:-$RIG_PORT}" --mode "$mode" --lifetime 300 "$@" \
 		>"$out" 2>&1 &
 	PROXY_PID=$!
 	at_exit "kill $PROXY_PID 2>/dev/null; rm -f $out"
