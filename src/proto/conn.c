@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,6 +108,7 @@ void die_locked(struct conn *c, int err, const char *fmt, ...)
 	c->inflight = 0;
 	pthread_cond_broadcast(&c->credit_cond);
 	pthread_cond_broadcast(&c->echo_cond);
+	pthread_cond_broadcast(&c->rx_cond);
 	/* Unblocks a sender stuck in write() and the reader in read(). */
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->death_fn && !c->closing)
@@ -318,7 +320,20 @@ int conn_open(const struct conn_opts *o, struct conn **out, char err[CONN_ERRLEN
 	pthread_mutex_init(&c->break_lock, NULL);
 	cond_init_monotonic(&c->credit_cond);
 	cond_init_monotonic(&c->echo_cond);
+	pthread_cond_init(&c->rx_cond, NULL);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0 ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = fd }) != 0) {
+		ret = -errno;
+		if (c->epfd >= 0)
+			close(c->epfd);
+		close(fd);
+		free(c);
+		snprintf(err, CONN_ERRLEN, "cannot watch the connection: %s", strerror(-ret));
+		return ret;
+	}
 	if (pthread_create(&c->reader, NULL, reader_main, c) != 0) {
+		close(c->epfd);
 		close(fd);
 		free(c);
 		snprintf(err, CONN_ERRLEN, "cannot start the reader thread");
@@ -349,6 +364,7 @@ void conn_put(struct conn *c)
 	pthread_join(c->reader, NULL);
 	if (c->echoer_started)
 		pthread_join(c->echoer, NULL);
+	close(c->epfd);
 	close(c->fd);
 	OPENSSL_cleanse(&c->sec, sizeof(c->sec));
 	pthread_mutex_destroy(&c->lock);
@@ -356,6 +372,7 @@ void conn_put(struct conn *c)
 	pthread_mutex_destroy(&c->break_lock);
 	pthread_cond_destroy(&c->credit_cond);
 	pthread_cond_destroy(&c->echo_cond);
+	pthread_cond_destroy(&c->rx_cond);
 	free(c);
 }
 
@@ -729,7 +746,16 @@ static int collect(struct conn_call *k)
 		wake = waits_on ? UINT64_MAX : k->w.deadline;
 		if (wt && wt->abort && !cancelled && wake > now_ms() + CONN_ABORT_POLL_MS)
 			wake = now_ms() + CONN_ABORT_POLL_MS;
-		if (wake == UINT64_MAX) {
+		if (!(wt && (wt->patient || wt->abort)) && !c->rx_busy && !c->dead) {
+			/* Nobody is receiving: read the answer ourselves (no
+			 * hand-off through the reader thread).  Not a patient
+			 * call, which may wait minutes and must ask abort. */
+			rx_take(c);
+			pthread_mutex_unlock(&c->lock);
+			conn_receive_until(c, wake);
+			pthread_mutex_lock(&c->lock);
+			rx_give_back(c);
+		} else if (wake == UINT64_MAX) {
 			pthread_cond_wait(&k->w.cond, &c->lock);
 		} else {
 			ts = ms_to_timespec(wake);

@@ -4,9 +4,11 @@
  * responses to them, and signing / sealing of whatever passes.
  *
  * Any number of threads may call conn_call at once; each registers its
- * request under its MessageId(s), sends it, and sleeps until the reader
- * hands it the response (or the connection dies, or its deadline
- * passes).  That is how many FUSE requests end up in flight on one
+ * request under its MessageId(s), sends it, and waits until its
+ * response is received (or the connection dies, or its deadline
+ * passes): by itself when nobody else is receiving, else by whoever is
+ * (another caller, or the reader thread, which receives while no caller
+ * does).  That is how many FUSE requests end up in flight on one
  * connection.  conn_submit / conn_collect are the same call in two
  * steps, so one thread can have several in flight; conn_detach sends
  * one whose answer nobody waits for.
@@ -18,7 +20,7 @@
  * so a caller that took it before it died can still finish with it.
  *
  * Locks (see docs/DESIGN.md for the whole order): conn.send_lock, then
- * conn.lock, then conn.break_lock.  The reader takes conn.lock and
+ * conn.lock, then conn.break_lock.  Whoever receives takes conn.lock and
  * conn.break_lock, never both.  No lock is held while sleeping on the
  * socket.
  */
@@ -92,7 +94,8 @@ struct conn_security {
 	bool binding;
 };
 
-/* Called by the reader thread for an oplock or lease break notification
+/* Called by the receiving thread (the reader, or a caller reading its
+ * own answer) for an oplock or lease break notification
  * (MessageId 0xFFFFFFFFFFFFFFFF); msg is valid only during the call, and
  * the handler must not call conn_call itself (hand the work to another
  * thread). */

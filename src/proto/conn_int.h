@@ -81,6 +81,19 @@ struct conn {
 	void *death_arg;		/* fixed after conn_open */
 
 	pthread_mutex_t lock;		/* guards every field below */
+	/* Someone is receiving: in poll for, or reading and handling, the
+	 * next frame.  The reader thread, or a caller waiting for its own
+	 * answer (conn_receive_until): whoever finds it free takes it, so
+	 * that a lone caller's answer wakes the caller itself and not
+	 * first a reader thread that then wakes the caller. */
+	bool rx_busy;
+	pthread_cond_t rx_cond;		/* rx_busy went false, or death */
+	/* The reader thread's epoll set, holding fd; while a caller
+	 * receives, fd's events are off in it, so that the frames that
+	 * caller reads do not wake the reader thread as well (a wakeup of
+	 * a second CPU per round trip).  Fixed after conn_open; changed
+	 * only together with rx_busy. */
+	int epfd;
 	pthread_cond_t credit_cond;	/* credits granted, or death */
 	pthread_cond_t echo_cond;	/* wakes the echo thread on close */
 	uint64_t next_mid;
@@ -112,7 +125,20 @@ struct pending *pending_take(struct conn *c, uint64_t mid);
 void die_locked(struct conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The reader thread (conn_reader.c); started by conn_open. */
+/* The reader thread (conn_reader.c); started by conn_open.  It
+ * receives whenever no caller does. */
 void *reader_main(void *arg);
+
+/* For a caller that holds the receiving side (rx_busy, taken under
+ * c->lock and given back by the caller): wait until a frame arrives or
+ * the clock passes wake_ms (now_ms(); UINT64_MAX: no limit), and
+ * receive one if it did.  Without c->lock.  A frame that kills the
+ * connection marks it dead (die_locked) like the reader thread would. */
+void conn_receive_until(struct conn *c, uint64_t wake_ms);
+
+/* Take and give back the receiving side.  Caller holds c->lock; take
+ * only when !rx_busy. */
+void rx_take(struct conn *c);
+void rx_give_back(struct conn *c);
 
 #endif

@@ -1,13 +1,17 @@
 /*
- * conn_reader.c - the reader thread of a connection: it reads each frame,
- * decrypts and verifies it, and hands every message to the caller
- * waiting for it (conn.h).  The data of a READ response is read (and
+ * conn_reader.c - the receiving half of a connection: reading each
+ * frame, decrypting and verifying it, and handing every message to the
+ * caller waiting for it (conn.h).  Whoever holds conn.rx_busy does it:
+ * a caller waiting for its own answer when nobody else was receiving
+ * (conn_receive_until), else the reader thread.  The data of a READ response is read (and
  * decrypted) straight into the caller's buffer when it asked so
  * (conn_data): no copy and no allocation for the bulk of the bytes.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,40 +490,108 @@ out:
 	return ret;
 }
 
-void *reader_main(void *arg)
+/* Read and handle one frame; on a failure the connection is marked
+ * dead.  0, or -errno once it is dead. */
+static int receive_one(struct conn *c)
 {
-	struct conn *c = arg;
 	char why[CONN_ERRLEN];
 	size_t len = 0, max;
 	int ret;
 
+	pthread_mutex_lock(&c->lock);
+	max = c->max_frame;
+	pthread_mutex_unlock(&c->lock);
+	why[0] = '\0';
+	ret = transport_read_len(c->fd, max, &len);
+	if (!ret)
+		ret = receive_frame(c, len, why, sizeof(why));
+	pthread_mutex_lock(&c->lock);
+	c->last_rx = now_ms();
+	if (ret < 0 && !why[0]) {
+		if (ret == -EPROTO)
+			die_locked(c, -EPROTO, "malformed frame from the server (bad header or larger than %zu bytes)", max);
+		else if (ret == -ECONNRESET || ret == -EPIPE)
+			die_locked(c, -ENOTCONN, "the server closed the connection");
+		else
+			die_locked(c, -ENOTCONN, "reading from the server failed: %s", strerror(-ret));
+	} else if (ret) {
+		die_locked(c, ret == -EBADMSG ? -EIO : ret, "%s", why);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* Whether the socket has something to read (a frame, or its end)
+ * within timeout_ms (-1: no limit). */
+static bool readable(struct conn *c, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms) > 0;
+}
+
+void conn_receive_until(struct conn *c, uint64_t wake_ms)
+{
+	uint64_t now = now_ms();
+	int timeout = -1;
+
+	if (wake_ms != UINT64_MAX)
+		timeout = wake_ms <= now ? 0 : wake_ms - now > INT32_MAX ? INT32_MAX :
+			(int)(wake_ms - now);
+	if (readable(c, timeout))
+		receive_one(c);
+}
+
+void rx_take(struct conn *c)
+{
+	struct epoll_event ev = { .events = 0, .data.fd = c->fd };
+
+	c->rx_busy = true;
+	epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void rx_give_back(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->fd };
+
+	c->rx_busy = false;
+	/* A frame that came meanwhile wakes the reader thread now. */
+	epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	pthread_cond_broadcast(&c->rx_cond);
+}
+
+void *reader_main(void *arg)
+{
+	struct conn *c = arg;
+	struct epoll_event ev;
+	bool got;
+
 	for (;;) {
-		pthread_mutex_lock(&c->lock);
-		max = c->max_frame;
-		pthread_mutex_unlock(&c->lock);
-		why[0] = '\0';
-		ret = transport_read_len(c->fd, max, &len);
-		if (!ret)
-			ret = receive_frame(c, len, why, sizeof(why));
-		pthread_mutex_lock(&c->lock);
-		c->last_rx = now_ms();
-		pthread_mutex_unlock(&c->lock);
-		if (ret < 0 && !why[0]) {
+		/* Wait for a frame without holding the receiving side, so
+		 * that a caller can take it meanwhile and read its own
+		 * answer.  A dead connection's socket is shut down, which
+		 * ends the wait (EPOLLHUP is reported whatever the events). */
+		if (epoll_wait(c->epfd, &ev, 1, -1) < 0 && errno != EINTR) {
 			pthread_mutex_lock(&c->lock);
-			if (ret == -EPROTO)
-				die_locked(c, -EPROTO, "malformed frame from the server (bad header or larger than %zu bytes)", max);
-			else if (ret == -ECONNRESET || ret == -EPIPE)
-				die_locked(c, -ENOTCONN, "the server closed the connection");
-			else
-				die_locked(c, -ENOTCONN, "reading from the server failed: %s", strerror(-ret));
+			die_locked(c, -ENOTCONN, "waiting for the server failed: %s", strerror(errno));
 			pthread_mutex_unlock(&c->lock);
 			return NULL;
 		}
-		if (ret) {
-			pthread_mutex_lock(&c->lock);
-			die_locked(c, ret == -EBADMSG ? -EIO : ret, "%s", why);
+		pthread_mutex_lock(&c->lock);
+		while (c->rx_busy && !c->dead)
+			pthread_cond_wait(&c->rx_cond, &c->lock);
+		if (c->dead) {
 			pthread_mutex_unlock(&c->lock);
 			return NULL;
 		}
+		rx_take(c);
+		pthread_mutex_unlock(&c->lock);
+		/* A caller may have read what woke us. */
+		got = readable(c, 0) && receive_one(c) < 0;
+		pthread_mutex_lock(&c->lock);
+		rx_give_back(c);
+		pthread_mutex_unlock(&c->lock);
+		if (got)
+			return NULL;
 	}
 }
