@@ -159,7 +159,18 @@ int client_chmod(struct client *c, const char *path, mode_t mode)
 
 int client_mkdir(struct client *c, const char *path, mode_t mode)
 {
-	struct chain ch;
+	/* The new directory's attributes come in the same compound
+	 * (CREATE + QUERY_INFO + CLOSE): the kernel stats what it made
+	 * right after, and that then costs no round trip. */
+	struct file_all_info fa;
+	struct mid_req m = {
+		.kind = MID_QUERY_INFO, .info_type = SMB2_0_INFO_FILE,
+		.info_class = FileAllInformation, .output_len = 4096,
+	};
+	struct conn_msg rsp = { 0 };
+	const uint8_t *out;
+	struct stat st;
+	size_t n;
 	char *sp;
 	int ret;
 
@@ -167,20 +178,21 @@ int client_mkdir(struct client *c, const char *path, mode_t mode)
 	ret = smb_path(c, path, &sp);
 	if (ret)
 		return ret;
-	chain_init(&ch, c);
-	ret = chain_create(&ch, sp, FILE_READ_ATTRIBUTES, FILE_CREATE, FILE_DIRECTORY_FILE, 0);
-	if (!ret)
-		ret = chain_close(&ch);
-	if (!ret)
-		ret = chain_send(&ch);
-	if (!ret)
-		ret = chain_errno(&ch);
-	chain_free(&ch);
+	ret = path_compound(c, sp, FILE_READ_ATTRIBUTES, FILE_CREATE, FILE_DIRECTORY_FILE, &m,
+			    NULL, &rsp);
 	free(sp);
 	forget_with_parent(c, path);
 	names_after(c, path, ret, true);
-	if (ret == 0)
+	if (ret == 0) {
 		namecache_created_dir(c->names, path);	/* empty, as only we know */
+		if (pdu_query_info_dec(rsp.buf, rsp.len, &out, &n) == 0 &&
+		    file_all_info_dec(out, n, &fa) == 0 &&
+		    (fa.a.attributes & FILE_ATTRIBUTE_DIRECTORY)) {
+			attr_to_stat(&c->cfg, &fa.a, attr_ino(fa.index_number, path), fa.nlink, 0, &st);
+			attrcache_put(c->cache, path, &st);
+		}
+	}
+	conn_msg_free(&rsp);
 	return ret;
 }
 
