@@ -6,7 +6,7 @@
 # where the file does, fsx finds nothing wrong, and pieces lost with a
 # reset connection go again.  "At once" is checked on the wire: a proxy
 # holds one piece back, and the others must go on meanwhile
-# (tests/integration/inflight.py).
+# (tests/integration/dumpstat.py).
 . "$(dirname "$0")/lib.sh"
 need_root "starts smbd and mounts"
 need_cmd smbd python3 fusermount3 dd cmp
@@ -34,9 +34,9 @@ proxied_mount() {
 	return $rc
 }
 # overtaken NAME CMD: how many pieces went out after the held one and
-# were answered before it (tests/integration/inflight.py): none when
+# were answered before it (tests/integration/dumpstat.py): none when
 # the pieces go one after the other.
-overtaken() { python3 "$top_srcdir/tests/integration/inflight.py" "$work/dump-$1" "$2"; }
+overtaken() { python3 "$top_srcdir/tests/integration/dumpstat.py" overtaken "$work/dump-$1" "$2"; }
 
 size=$((8 * 1048576 + 12345))
 head -c $size /dev/urandom >"$work/src"
