@@ -366,6 +366,50 @@ int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m
 
 /* --- errors ---------------------------------------------------------------- */
 
+int handle_write_then(struct client *c, struct smb_open *o, const void *data, size_t len,
+		      off_t off, ssize_t *written, const struct mid_req *m)
+{
+	struct chain ch;
+	uint32_t st, count;
+	int ret;
+
+	*written = -EIO;
+	if (len > 65536)
+		return -EINVAL;
+	chain_init(&ch, c);
+	chain_next_on(&ch, SMB2_WRITE, 1, o);
+	ret = pdu_write_enc(&ch.w, ch.start[0], (struct smb2_fid){ 0, 0 }, (uint64_t)off, data,
+			    (uint32_t)len);
+	if (!ret)
+		ret = mid_enc(&ch, o, m);
+	if (!ret)
+		ret = then_info_enc(&ch, o, m);
+	if (!ret)
+		ret = chain_send(&ch);
+	if (ret) {
+		*written = ret;
+		goto out;
+	}
+	st = chain_status(&ch, 0);
+	if (st != STATUS_SUCCESS)
+		*written = client_errno(st);
+	else if (pdu_write_dec(ch.rsp[0].buf, ch.rsp[0].len, &count) != 0 || count > len)
+		*written = -EIO;
+	else
+		*written = count;
+	/* A server may fail what follows a failed WRITE with its status
+	 * (MS-SMB2 3.3.5.2.7.2): m then reports it too. */
+	st = chain_status(&ch, 1);
+	ret = st == STATUS_SUCCESS ? 0 : client_errno(st);
+	if (!ret)
+		then_info_dec(&ch, 2, m);
+	else if (m->then_info)
+		memset(m->then_info, 0, sizeof(*m->then_info));
+out:
+	chain_free(&ch);
+	return ret;
+}
+
 int client_errno(uint32_t status)
 {
 	int err = ntstatus_to_errno(status);
@@ -502,7 +546,7 @@ int client_open(const struct client_opts *o, struct client **out, char err[SESSI
 	c->wb_q = workq_new(8);
 	c->writebehind = o->writebehind;
 	if (!c->prefix || !c->cache || !c->names || (!c->memo && !o->multiuser) || !c->workers ||
-	    !c->breaks || !c->wb_q) {
+	    !c->breaks || !c->wb_q || wb_holder_start(c) != 0) {
 		ret = -ENOMEM;
 		snprintf(err, SESSION_ERRLEN, "out of memory");
 		goto fail;
@@ -567,6 +611,7 @@ void client_close(struct client *c)
 		session_set_break_handler(c->s, NULL, NULL);
 	workq_free(c->breaks);
 	workq_free(c->workers);
+	wb_holder_stop(c);
 	workq_free(c->wb_q);	/* the WRITEs still queued finish first */
 	users_free(c);		/* after the queues: their jobs hold user sessions */
 	tree_close(c->t);
@@ -941,8 +986,12 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 	/* An O_APPEND write asks the server where the end is; O_SYNC asks
 	 * for the data on disk when write(2) returns. */
 	if (f->writable && !f->is_dir && c->writebehind && !f->append &&
-	    !(flags & (O_SYNC | O_DSYNC)))
+	    !(flags & (O_SYNC | O_DSYNC))) {
 		f->wb = wb_new(c, f);	/* none: writes go through */
+		/* Starting empty: its first bytes may wait for its times. */
+		if ((flags & O_CREAT) && (flags & (O_EXCL | O_TRUNC)))
+			wb_hold_first(f->wb);
+	}
 	if (f->writable) {
 		pthread_mutex_lock(&c->writers_lock);
 		f->next_writer = c->writers;

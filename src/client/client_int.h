@@ -46,6 +46,14 @@ struct client {
 	struct workq *breaks;		/* lease break acknowledgements, never behind a READ */
 	struct workq *wb_q;		/* WRITEs behind the application (client_writebehind.c) */
 	int wb_busy;			/* atomic: files with write-behind data not yet written */
+	int wb_held;			/* atomic: files whose first bytes are held back */
+	/* The holder thread, which sends held bytes once they are due
+	 * (client_writebehind.c). */
+	pthread_t holder;
+	bool holder_started;
+	pthread_mutex_t holder_lock;	/* guards holder_stop; holder_cond's */
+	pthread_cond_t holder_cond;	/* something is held, or stop */
+	bool holder_stop;
 	bool writebehind;		/* fixed: -o cache=none turns it off */
 	/* Change counters, one per hash bucket of paths: a write, truncate
 	 * or copy into a file bumps its bucket, and readahead drops what it
@@ -238,6 +246,12 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 /* The same request (m) on an open handle, alone. */
 int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp);
+/* A WRITE of len bytes of data at off (at most 64 KiB: they travel in
+ * the message), then m, on an open handle, in one related compound:
+ * the server does them in that order.  *written gets the WRITE's count
+ * or -errno; the return is handle_request's for m. */
+int handle_write_then(struct client *c, struct smb_open *o, const void *data, size_t len,
+		      off_t off, ssize_t *written, const struct mid_req *m);
 
 /* client_mfsymlink.c: symbolic links as Minshall+French symlink files
  * (-o mfsymlinks). */
@@ -298,6 +312,22 @@ ssize_t wb_write(struct writebehind *wb, const void *buf, size_t size, off_t off
 /* Wait until every byte taken so far is at the server; with report,
  * the first failure not reported yet (and it is then reported). */
 int wb_flush(struct writebehind *wb, bool report);
+/* A new file (an open that created or emptied it): its first bytes
+ * are held back for times to take along (wb_take_held). */
+void wb_hold_first(struct writebehind *wb);
+/* The held bytes of wb, if it has some and nothing else is owed: their
+ * buffer (data, len at off, until wb_held_done) to send in a compound
+ * of the caller's; NULL if none.  The file counts them as in flight. */
+struct wb_slot;
+struct wb_slot *wb_take_held(struct writebehind *wb, const void **data, size_t *len, off_t *off);
+/* What the caller's WRITE of them came to (bytes, or -errno): a failure
+ * is the file's, reported as a failed write-behind WRITE is. */
+void wb_held_done(struct wb_slot *s, ssize_t n);
+/* The holder thread: started with the client, stopped before its
+ * queues; woken when bytes are held. */
+int wb_holder_start(struct client *c);
+void wb_holder_stop(struct client *c);
+void wb_holder_wake(struct client *c);
 /* Whether any file of the mount has write-behind data not yet written
  * (cheap: the wb_flush_* calls below return at once without). */
 bool wb_any(struct client *c);
@@ -307,6 +337,8 @@ bool wb_any(struct client *c);
 void wb_flush_path(struct client *c, const char *path);
 void wb_flush_dir(struct client *c, const char *path);
 void wb_flush_like(struct client *c, struct client_file *f);
+/* The same but for f itself (whose held bytes the caller took). */
+void wb_flush_others(struct client *c, struct client_file *f);
 void wb_flush_lease(struct client *c, const struct tree *t, const uint8_t key[16]);
 void wb_flush_all(struct client *c);
 

@@ -44,20 +44,33 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 		.kind = MID_SET_INFO, .info_type = SMB2_0_INFO_FILE, .info_class = cls,
 		.input = buf, .input_len = n, .then_info = &fa,
 	};
+	struct wb_slot *held = NULL;
+	const void *data;
 	struct stat st;
 	uint32_t status;
+	ssize_t written;
+	size_t len;
+	off_t off;
 	char *sp;
 	int ret;
 
 	/* Writes behind this change go first: a truncate must not be
-	 * undone by a WRITE after it, nor times by a write. */
-	if (f)
+	 * undone by a WRITE after it, nor times by a write.  A new file's
+	 * held first bytes go in the same compound, before the change. */
+	if (f && f->wb)
+		held = wb_take_held(f->wb, &data, &len, &off);
+	if (held)
+		wb_flush_others(c, f);
+	else if (f)
 		wb_flush_like(c, f);
 	else
 		wb_flush_path(c, path);
 	file_changed(c, name);
 	memset(&fa, 0, sizeof(fa));
-	if (f) {
+	if (held) {
+		ret = handle_write_then(c, f->open, data, len, off, &written, &m);
+		wb_held_done(held, written);
+	} else if (f) {
 		ret = handle_request(c, f->open, &m, NULL, NULL);
 	} else {
 		ret = smb_path(c, path, &sp);

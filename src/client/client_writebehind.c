@@ -20,6 +20,15 @@
  * one file are in flight, and never two whose ranges overlap (the server
  * may do requests of one connection in either order).
  *
+ * A new file's first bytes (an open that created or truncated it) are
+ * held back instead, up to WB_HOLD_MAX bytes and WB_HOLD_MS: programs
+ * that unpack or copy (tar, cp -p, rsync) write a small file and set
+ * its times at once, and the times then take the held bytes along in
+ * one compound (WRITE + SET_INFO + QUERY_INFO, wb_take_held) instead of
+ * waiting for a WRITE and then sending the SET_INFO.  Anything else
+ * that needs the bytes sends them as it would have (wb_flush), and the
+ * holder thread sends those nobody asked for once WB_HOLD_MS is up.
+ *
  * Errors: a WRITE that fails leaves its error on the file; the next
  * write(2), fsync(2) or close(2) through it reports it, whichever comes
  * first (as NFS does), and the log says so at once.  Whatever must see
@@ -31,6 +40,7 @@
  *
  * Locks: wb.lock guards one file's state and is taken either alone or
  * under client.writers_lock; nothing is sent while holding it.
+ * client.holder_lock is a leaf (taken under wb.lock to wake the holder).
  */
 #include "config.h"
 
@@ -38,13 +48,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client_int.h"
 #include "log.h"
+#include "util.h"
 
 #define WB_CHUNK (1024 * 1024)		/* most bytes gathered into one WRITE */
 #define WB_MIN_CAP (64 * 1024)		/* a gather buffer's first size */
 #define WB_INFLIGHT 4			/* WRITEs of one file in flight at once */
+#define WB_HOLD_MAX (64 * 1024)		/* most bytes of a new file held back */
+#define WB_HOLD_MS 2			/* how long at most */
 
 struct wb_slot {
 	struct writebehind *wb;		/* fixed */
@@ -68,6 +82,10 @@ struct writebehind {
 	struct wb_slot slot[WB_INFLIGHT];
 	int inflight;
 	uint64_t seq;			/* buffers sent so far */
+	/* A new file whose first bytes have not been sent: what is
+	 * gathered waits (wb_take_held) until WB_HOLD_MS after held_at. */
+	bool hold;
+	uint64_t held_at;		/* now_ms() when the first bytes came; 0: none yet */
 	bool counted;			/* counted in c->wb_busy */
 	bool told;			/* the failure was logged */
 	int error;			/* first failure not yet reported */
@@ -90,11 +108,23 @@ struct writebehind *wb_new(struct client *c, struct client_file *f)
 	return wb;
 }
 
+/* The held bytes are on their way, or the file never had any: no
+ * longer held (wb.lock held). */
+static void end_hold(struct writebehind *wb)
+{
+	if (!wb->hold)
+		return;
+	wb->hold = false;
+	if (wb->held_at)
+		__atomic_sub_fetch(&wb->c->wb_held, 1, __ATOMIC_ACQ_REL);
+}
+
 /* After wb_flush: nothing is in flight. */
 void wb_free(struct writebehind *wb)
 {
 	if (!wb)
 		return;
+	end_hold(wb);
 	free(wb->buf);
 	free(wb->spare);
 	pthread_mutex_destroy(&wb->lock);
@@ -144,6 +174,7 @@ static struct wb_slot *free_slot(struct writebehind *wb)
 /* Move what is gathered into slot s (wb.lock held). */
 static void take_gathered(struct writebehind *wb, struct wb_slot *s)
 {
+	end_hold(wb);
 	s->used = true;
 	s->data = wb->buf;
 	s->cap = wb->cap;
@@ -179,6 +210,16 @@ static void record_error(struct writebehind *wb, int err)
 	}
 }
 
+/* What a WRITE of slot s came to (n bytes written, or -errno), before
+ * the slot is given back (wb.lock held). */
+static void record_outcome(struct writebehind *wb, const struct wb_slot *s, ssize_t n)
+{
+	if (n < 0)
+		record_error(wb, (int)n);
+	else if ((size_t)n < s->len)
+		record_error(wb, -ENOSPC);	/* a short WRITE: the server is full */
+}
+
 static void write_job(void *arg)
 {
 	struct wb_slot *s = arg;
@@ -188,10 +229,7 @@ static void write_job(void *arg)
 	for (;;) {
 		n = write_range(wb->c, wb->f, s->data, s->len, s->off);
 		pthread_mutex_lock(&wb->lock);
-		if (n < 0)
-			record_error(wb, (int)n);
-		else if ((size_t)n < s->len)
-			record_error(wb, -ENOSPC);	/* a short WRITE: the server is full */
+		record_outcome(wb, s, n);
 		give_back(wb, s);
 		/* What was gathered meanwhile goes now, in this thread. */
 		if (wb->len && !overlaps_flight(wb, wb->off, wb->len)) {
@@ -285,6 +323,14 @@ ssize_t wb_write(struct writebehind *wb, const void *buf, size_t size, off_t off
 		wb->len += take;
 		done += take;
 		update_busy(wb);
+		if (wb->hold && wb->len <= WB_HOLD_MAX && wb->off == 0) {
+			if (!wb->held_at) {
+				wb->held_at = now_ms();
+				__atomic_add_fetch(&wb->c->wb_held, 1, __ATOMIC_ACQ_REL);
+				wb_holder_wake(wb->c);
+			}
+			continue;
+		}
 		if (wb->len == wb->chunk || !wb->inflight)
 			send_gathered(wb);
 	}
@@ -327,6 +373,50 @@ int wb_flush(struct writebehind *wb, bool report)
 	return ret;
 }
 
+void wb_hold_first(struct writebehind *wb)
+{
+	if (!wb)
+		return;
+	pthread_mutex_lock(&wb->lock);
+	if (!wb->seq && !wb->len)
+		wb->hold = true;
+	pthread_mutex_unlock(&wb->lock);
+}
+
+struct wb_slot *wb_take_held(struct writebehind *wb, const void **data, size_t *len, off_t *off)
+{
+	struct wb_slot *s = NULL;
+
+	if (!wb)
+		return NULL;
+	pthread_mutex_lock(&wb->lock);
+	/* Held bytes: nothing of the file was ever sent, so nothing is in
+	 * flight and a slot is free. */
+	if (wb->hold && wb->len && !wb->inflight && !wb->error) {
+		s = free_slot(wb);
+		take_gathered(wb, s);
+		*data = s->data;
+		*len = s->len;
+		*off = s->off;
+	}
+	pthread_mutex_unlock(&wb->lock);
+	return s;
+}
+
+void wb_held_done(struct wb_slot *s, ssize_t n)
+{
+	struct writebehind *wb = s->wb;
+
+	pthread_mutex_lock(&wb->lock);
+	record_outcome(wb, s, n);
+	give_back(wb, s);
+	/* Bytes written meanwhile were gathered behind it. */
+	send_gathered(wb);
+	update_busy(wb);
+	pthread_cond_broadcast(&wb->done);
+	pthread_mutex_unlock(&wb->lock);
+}
+
 /* --- which files to flush -------------------------------------------------- */
 
 struct match {
@@ -334,6 +424,10 @@ struct match {
 	bool children;			/* sp is a directory: files right in it */
 	const uint8_t *key;		/* a lease key, or NULL */
 	const struct tree *t;		/* only the opens on this tree, or NULL: all */
+	/* Instead: the files whose held bytes are due (the holder), which
+	 * are sent without waiting for them. */
+	bool due;
+	const struct client_file *skip;	/* not this one */
 };
 
 /* Is o what m names?  (o->t->lock held.) */
@@ -367,15 +461,19 @@ static void flush_matching(struct client *c, const struct match *m)
 	for (f = c->writers; f; f = f->next_writer) {
 		bool hit;
 
-		if (!f->wb || f->closing)
+		if (!f->wb || f->closing || f == m->skip)
 			continue;	/* a closing file flushed first */
 		pthread_mutex_lock(&f->wb->lock);
-		hit = f->wb->len || f->wb->inflight;
+		if (m->due)
+			hit = f->wb->hold && f->wb->held_at &&
+				now_ms() - f->wb->held_at >= WB_HOLD_MS;
+		else
+			hit = f->wb->len || f->wb->inflight;
 		pthread_mutex_unlock(&f->wb->lock);
 		if (!hit)
 			continue;
 		pthread_mutex_lock(&f->open->t->lock);
-		hit = matches(f->open, m);
+		hit = m->due || matches(f->open, m);
 		pthread_mutex_unlock(&f->open->t->lock);
 		if (!hit)
 			continue;
@@ -391,11 +489,19 @@ static void flush_matching(struct client *c, const struct match *m)
 	}
 	pthread_mutex_unlock(&c->writers_lock);
 	for (i = 0; i < n; i++) {
-		wb_flush(found[i]->wb, false);
+		if (m->due) {
+			pthread_mutex_lock(&found[i]->wb->lock);
+			send_gathered(found[i]->wb);
+			pthread_mutex_unlock(&found[i]->wb->lock);
+		} else {
+			wb_flush(found[i]->wb, false);
+		}
 		writer_return(c, found[i]);
 	}
 	free(found);
 }
+
+static void flush_like(struct client *c, struct client_file *f, bool others);
 
 /* By a FUSE path: the file itself, or (children) the files right in it. */
 static void flush_by_path(struct client *c, const char *path, bool children)
@@ -422,7 +528,17 @@ void wb_flush_dir(struct client *c, const char *path)
 
 void wb_flush_like(struct client *c, struct client_file *f)
 {
-	struct match m = { 0 };
+	flush_like(c, f, false);
+}
+
+void wb_flush_others(struct client *c, struct client_file *f)
+{
+	flush_like(c, f, true);
+}
+
+static void flush_like(struct client *c, struct client_file *f, bool others)
+{
+	struct match m = { .skip = others ? f : NULL };
 	char *sp;
 
 	if (!wb_any(c))
@@ -450,4 +566,58 @@ void wb_flush_all(struct client *c)
 	struct match m = { 0 };
 
 	flush_matching(c, &m);
+}
+
+/* --- the holder: held bytes go once WB_HOLD_MS is up ------------------------ */
+
+static void *holder_main(void *arg)
+{
+	struct client *c = arg;
+	struct match due = { .due = true };
+	struct timespec pause = { 0, WB_HOLD_MS * 1000000L };
+
+	pthread_mutex_lock(&c->holder_lock);
+	while (!c->holder_stop) {
+		if (!__atomic_load_n(&c->wb_held, __ATOMIC_ACQUIRE)) {
+			pthread_cond_wait(&c->holder_cond, &c->holder_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&c->holder_lock);
+		nanosleep(&pause, NULL);
+		flush_matching(c, &due);
+		pthread_mutex_lock(&c->holder_lock);
+	}
+	pthread_mutex_unlock(&c->holder_lock);
+	return NULL;
+}
+
+void wb_holder_wake(struct client *c)
+{
+	pthread_mutex_lock(&c->holder_lock);
+	pthread_cond_signal(&c->holder_cond);
+	pthread_mutex_unlock(&c->holder_lock);
+}
+
+int wb_holder_start(struct client *c)
+{
+	pthread_mutex_init(&c->holder_lock, NULL);
+	pthread_cond_init(&c->holder_cond, NULL);
+	if (pthread_create(&c->holder, NULL, holder_main, c) != 0)
+		return -EAGAIN;
+	c->holder_started = true;
+	return 0;
+}
+
+void wb_holder_stop(struct client *c)
+{
+	if (!c->holder_started)
+		return;
+	pthread_mutex_lock(&c->holder_lock);
+	c->holder_stop = true;
+	pthread_cond_signal(&c->holder_cond);
+	pthread_mutex_unlock(&c->holder_lock);
+	pthread_join(c->holder, NULL);
+	c->holder_started = false;
+	pthread_mutex_destroy(&c->holder_lock);
+	pthread_cond_destroy(&c->holder_cond);
 }

@@ -7,8 +7,9 @@
 # goes through a proxy that holds its first WRITE for HOLD seconds: a
 # check that did not wait would see the file without those bytes.  Also
 # a full disk (ENOSPC reported by write, fsync or close; cache=none at
-# the write itself), a pseudo-random mix of overlapping writes, and a
-# lost connection in the middle of 4 KiB writes.
+# the write itself), a new file's first bytes sent with its times, a
+# pseudo-random mix of overlapping writes, and a lost connection in the
+# middle of 4 KiB writes.
 . "$(dirname "$0")/lib.sh"
 need_root "starts smbd and mounts"
 need_cmd smbd python3 fusermount3 ss
@@ -106,6 +107,58 @@ if check "held: mount through the proxy (lease break)" held lb; then
 	unhold lb >/dev/null
 fi
 
+# --- a new file's first bytes wait for its times ------------------------------
+# tar, cp -p and rsync write a small new file and set its times at once:
+# the bytes then go in one compound with the SET_INFO (one round trip,
+# not a WRITE and then a SET_INFO), and the server has both when
+# futimens returns.  Bytes that nothing asks for go out by themselves
+# within moments.  Through a proxy that records every frame.
+SET_INFO=17
+# new_file NAME PATH SIZE MTIME: writer.py new in the background, until
+# it is ready (it wrote and set the times) or says why not.
+new_file() {
+	local name=$1
+	shift
+	mkdir -p "$work/$name.w"
+	$W new "$@" "$work/$name.w" >"$work/$name.out" 2>&1 &
+	for _ in $(seq 1 100); do
+		[ -e "$work/$name.w/ready" ] && return 0
+		[ -s "$work/$name.out" ] && break
+		sleep 0.05
+	done
+	echo "  the writer did not get ready: $(cat "$work/$name.out")"
+	return 1
+}
+new_close() {
+	touch "$work/$1.w/stop"
+	for _ in $(seq 1 100); do grep -q close "$work/$1.out" && break; sleep 0.05; done
+	cat "$work/$1.out"
+}
+# soon WANT CMD...: CMD prints WANT within 3 s.
+soon() {
+	for _ in $(seq 1 60); do [ "$("${@:2}" 2>/dev/null)" = "$1" ] && return 0; sleep 0.05; done
+	is "$@"
+}
+mkdir -p "$work/dump"
+proxy_start pass --dump "$work/dump"
+RIG_PORT_SAVED=$RIG_PORT
+RIG_PORT=$PROXY_PORT
+check "new: mount through the recording proxy" mount_logged "$work/nw" "" "$work/nw.log"
+nw_pid=$MOUNT_PID
+RIG_PORT=$RIG_PORT_SAVED
+check "new: create, write 3000 bytes, futimens (as tar does)" \
+	new_file t1 "$work/nw/t1" 3000 1500000000
+check "new: ... the server has the bytes when futimens returns" is 3000 server_size t1
+check "new: ... and the time" is 1500000000 stat -c %Y "$RIG_SHARE_DIR/t1"
+check "new: ... close ok" is "close ok" new_close t1
+check "new: ... and the time stays" is 1500000000 stat -c %Y "$RIG_SHARE_DIR/t1"
+check "new: the bytes went in one frame with the SET_INFO" \
+	test "$(python3 "$top_srcdir/tests/integration/dumpstat.py" together "$work/dump" $WRITE $SET_INFO)" = 1
+check "new: create and write 3000 bytes, then nothing" new_file t2 "$work/nw/t2" 3000 -
+check "new: ... the bytes reach the server by themselves" soon 3000 server_size t2
+check "new: ... close ok" is "close ok" new_close t2
+check "new: unmount" umount_rig "$work/nw" "$nw_pid"
+
 # --- two mounts, many writes ----------------------------------------------------
 check "mount A" mount_logged "$work/a" "" "$work/a.log"
 a_pid=$MOUNT_PID
@@ -148,6 +201,13 @@ check "full: 16 MiB onto 8: ENOSPC from a write, fsync or close" \
 echo "# full: $(head -1 <<<"$out")"
 check "full: the log says which file and when it is reported" \
 	grep -q "writing /big behind the application failed: No space left on device" "$work/full.log"
+# A new file whose held bytes go with its times (see "new:" above).
+mkdir -p "$work/fullnew.w"
+touch "$work/fullnew.w/stop"
+out=$($W new "$work/full/newf" 60000 1500000000 "$work/fullnew.w")
+check "full: a new file's first bytes sent with its times: ENOSPC from futimens or close ($out)" \
+	grep -qE "^(utime|close): ENOSPC$" <<<"$out"
+rm -f "$work/full/newf"
 check "full: cp of a file that does not fit fails" bash -c "! cp '$work/src16' '$work/full/cp' 2>'$work/cp.err'"
 check "full: ... saying No space left on device" grep -q "No space left on device" "$work/cp.err"
 rm -f "$work/full/big" "$work/full/cp"

@@ -14,6 +14,12 @@ plain syscalls on a mount.
   writer.py copy SRC DST BLOCK
       copy SRC to DST in BLOCK-byte writes, fsync, close; "ok" or the
       error as fill prints it.
+  writer.py new PATH SIZE MTIME DIR
+      as tar unpacks a file: create PATH (O_EXCL), write SIZE bytes of
+      'B' in one write(2), then, unless MTIME is "-", set its times to
+      MTIME (futimens); create DIR/ready, wait until DIR/stop exists,
+      close; prints where the first error came ("write: ERRNO",
+      "utime: ERRNO", "close: ERRNO") or "close ok".
   writer.py scatter PATH CHECK SEED
       a pseudo-random mix of sequential runs, overwrites and holes by
       pwrite(2) on PATH, close, then compare CHECK (the same file as the
@@ -33,6 +39,28 @@ def err_name(e):
 def hold(path, size, d):
     fd = os.open(path, os.O_WRONLY)
     os.write(fd, b"A" * size)
+    open(os.path.join(d, "ready"), "w").close()
+    while not os.path.exists(os.path.join(d, "stop")):
+        time.sleep(0.05)
+    try:
+        os.close(fd)
+        print("close ok")
+    except OSError as e:
+        print("close: " + err_name(e))
+
+
+def new(path, size, mtime, d):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    what = "write"
+    try:
+        os.write(fd, b"B" * size)
+        if mtime != "-":
+            what = "utime"
+            os.utime(fd, (int(mtime), int(mtime)))
+    except OSError as e:
+        print("%s: %s" % (what, err_name(e)))
+        os.close(fd)
+        return
     open(os.path.join(d, "ready"), "w").close()
     while not os.path.exists(os.path.join(d, "stop")):
         time.sleep(0.05)
@@ -117,6 +145,8 @@ def main(a):
         return fill(a[1], int(a[2]), int(a[3]))
     if len(a) == 4 and a[0] == "copy":
         return copy(a[1], a[2], int(a[3]))
+    if len(a) == 5 and a[0] == "new":
+        return new(a[1], int(a[2]), a[3], a[4])
     if len(a) == 4 and a[0] == "scatter":
         return scatter(a[1], a[2], int(a[3]))
     sys.exit(__doc__)
