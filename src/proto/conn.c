@@ -734,8 +734,10 @@ static int collect(struct conn_call *k)
 	const struct conn_wait *wt = k->has_wait ? &k->wait : NULL;
 	int timeout_ms = k->w.timeout_ms;
 	bool alive, cancelled = false, stop = false;
+	/* Not a patient call, which may wait minutes and must ask abort. */
+	bool may_receive = !(wt && (wt->patient || wt->abort));
 	struct timespec ts;
-	int ret = 0, extensions = 0;
+	int ret = 0, extensions = 0, got;
 	uint64_t wake;
 
 	pthread_mutex_lock(&c->lock);
@@ -746,15 +748,18 @@ static int collect(struct conn_call *k)
 		wake = waits_on ? UINT64_MAX : k->w.deadline;
 		if (wt && wt->abort && !cancelled && wake > now_ms() + CONN_ABORT_POLL_MS)
 			wake = now_ms() + CONN_ABORT_POLL_MS;
-		if (!(wt && (wt->patient || wt->abort)) && !c->rx_busy && !c->dead) {
+		if (may_receive && !c->rx_busy && !c->dead) {
 			/* Nobody is receiving: read the answer ourselves (no
-			 * hand-off through the reader thread).  Not a patient
-			 * call, which may wait minutes and must ask abort. */
+			 * hand-off through the reader thread). */
 			rx_take(c);
 			pthread_mutex_unlock(&c->lock);
-			conn_receive_until(c, wake);
+			got = conn_receive_until(c, wake);
 			pthread_mutex_lock(&c->lock);
 			rx_give_back(c);
+			/* A frame arriving in pieces: the reader thread
+			 * takes it, and this call waits as the others do. */
+			if (got == -EAGAIN)
+				may_receive = false;
 		} else if (wake == UINT64_MAX) {
 			pthread_cond_wait(&k->w.cond, &c->lock);
 		} else {

@@ -132,9 +132,12 @@ void *reader_main(void *arg);
 /* For a caller that holds the receiving side (rx_busy, taken under
  * c->lock and given back by the caller): wait until a frame arrives or
  * the clock passes wake_ms (now_ms(); UINT64_MAX: no limit), and
- * receive one if it did.  Without c->lock.  A frame that kills the
- * connection marks it dead (die_locked) like the reader thread would. */
-void conn_receive_until(struct conn *c, uint64_t wake_ms);
+ * receive it if it came whole: 1.  0 when nothing came; -EAGAIN when a
+ * frame is still arriving (the reader thread is to take it: the caller
+ * must not block in read(2) past its deadline).  Without c->lock.  A
+ * frame that kills the connection marks it dead (die_locked) like the
+ * reader thread would. */
+int conn_receive_until(struct conn *c, uint64_t wake_ms);
 
 /* Take and give back the receiving side.  Caller holds c->lock; take
  * only when !rx_busy. */

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,7 +532,31 @@ static bool readable(struct conn *c, int timeout_ms)
 	return poll(&pfd, 1, timeout_ms) > 0;
 }
 
-void conn_receive_until(struct conn *c, uint64_t wake_ms)
+/* Whether the next frame has come whole, so that reading it cannot
+ * block: a caller must not sit in read(2) on a frame that stopped half
+ * way (a link cut mid-frame), where its deadline could not end the wait
+ * and send the ECHO that finds the link dead.  The end of the stream,
+ * an error and a malformed length count as whole: reading them is what
+ * reports them. */
+static bool frame_whole(struct conn *c)
+{
+	uint8_t h[4];
+	ssize_t n;
+	int avail;
+
+	n = recv(c->fd, h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+	if (n < 4)
+		return false;
+	if (h[0] != 0)
+		return true;
+	if (ioctl(c->fd, FIONREAD, &avail) != 0)
+		return false;
+	return (size_t)avail >= 4 + ((size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3]);
+}
+
+int conn_receive_until(struct conn *c, uint64_t wake_ms)
 {
 	uint64_t now = now_ms();
 	int timeout = -1;
@@ -538,8 +564,12 @@ void conn_receive_until(struct conn *c, uint64_t wake_ms)
 	if (wake_ms != UINT64_MAX)
 		timeout = wake_ms <= now ? 0 : wake_ms - now > INT32_MAX ? INT32_MAX :
 			(int)(wake_ms - now);
-	if (readable(c, timeout))
-		receive_one(c);
+	if (!readable(c, timeout))
+		return 0;
+	if (!frame_whole(c))
+		return -EAGAIN;
+	receive_one(c);
+	return 1;
 }
 
 void rx_take(struct conn *c)

@@ -382,6 +382,27 @@ saved_port=$RIG_PORT
 lost_answer 17 unlink
 lost_answer 17 rename
 lost_answer 9 write
+
+# A link that dies in the middle of an answer (half a frame, then
+# nothing, the connection still open), keepalive off: the request that
+# waits for it ends at its timeout, the ECHO it sends finds the link
+# dead, and the request goes again on a new connection.  A caller never
+# sits in read(2) on a frame that stopped half way.
+rm -f "$work/arm"
+proxy_start "cut-answer:16" --arm-file "$work/arm"
+RIG_PORT=$PROXY_PORT
+if check "cut: mount through the proxy (no keepalive, timeout=3)" mount_fg "$mnt" "echo_interval=0,timeout=3"; then
+	echo data >"$mnt/cutme"
+	sleep 1.2	# past actimeo: the stat asks the server (QUERY_INFO)
+	touch "$work/arm"
+	out=$(timeout -s KILL 60 stat -c %s "$mnt/cutme" 2>&1) && rc=0 || rc=$?
+	check "cut: a stat whose answer stopped half way completes ($out)" \
+		test "$rc" = 0 -a "$out" = 5
+	check "cut: the dead link was found and replaced" logged 1 "restored after"
+	check "cut: unmount leaves no process, no sanitizer report" unmounted_clean "$mnt"
+fi
+RIG_PORT=$saved_port
+proxy_stop
 rig_stop
 
 # Hard mount: a writer waits for a server that stopped answering, and

@@ -33,13 +33,20 @@ Modes (each acts on the first matching message of each connection):
                        exists), close the connection instead of forwarding
                        a response frame holding a message of command CMD:
                        the server did the work, the client never hears it
+  cut-answer:CMD       once in the proxy's life (and only after --arm-file
+                       exists), forward only the first half of a response
+                       frame holding a message of command CMD, then
+                       nothing more from the server on that connection
+                       (its frames are read and dropped) while it stays
+                       open: a link that died in the middle of a frame
   hold-request:CMD:S   once in the proxy's life (and only after --arm-file
                        exists), keep a request frame holding a message of
                        command CMD for S seconds while the connection's
                        other frames pass: the server gets it after requests
                        the client sent later (SMB2 allows that order)
 
---arm-file PATH: lose-answer and hold-request act only once PATH exists.
+--arm-file PATH: lose-answer, cut-answer and hold-request act only once
+PATH exists.
 --dump DIR writes every frame as forwarded, as DIR/<conn>-<n>-<c|s>.bin
 (c: from the client, s: from the server), for making golden test data.
 """
@@ -210,6 +217,7 @@ def pump(client, server, mode, deadline):
     DUMP["conn"] += 1
     conn, n = DUMP["conn"], 0
     close_after = int(mode.split(":", 1)[1]) if mode.startswith("close-after:") else None
+    cut = False
     socks = [client, server]
     to_server = threading.Lock()	# the pump and a held frame's timer both send
 
@@ -241,6 +249,13 @@ def pump(client, server, mode, deadline):
                         return
                     if lose_this(mode, f):
                         return
+                    if cut:
+                        continue	# the link is gone: nothing more arrives
+                    if lose_this(mode, f, "cut-answer:"):
+                        cut = True
+                        raw = struct.pack(">I", len(f)) + bytes(f)
+                        client.sendall(raw[:len(raw) // 2])
+                        continue
                     f = t.from_server(f)
                     dump(conn, n, "s", f)
                     send_frame(client, f)
