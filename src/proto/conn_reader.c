@@ -3,9 +3,10 @@
  * frame, decrypting and verifying it, and handing every message to the
  * caller waiting for it (conn.h).  Whoever holds conn.rx_busy does it:
  * a caller waiting for its own answer when nobody else was receiving
- * (conn_receive_until), else the reader thread.  The data of a READ response is read (and
- * decrypted) straight into the caller's buffer when it asked so
- * (conn_data): no copy and no allocation for the bulk of the bytes.
+ * (conn_receive_until), else the reader thread.  The data of a READ
+ * response is read (and decrypted) straight into the caller's buffer
+ * when it asked so (conn_data): no copy and no allocation for the bulk
+ * of the bytes.
  */
 #include "config.h"
 
@@ -594,7 +595,7 @@ void *reader_main(void *arg)
 {
 	struct conn *c = arg;
 	struct epoll_event ev;
-	bool got;
+	bool died;
 
 	for (;;) {
 		/* Wait for a frame without holding the receiving side, so
@@ -617,11 +618,11 @@ void *reader_main(void *arg)
 		rx_take(c);
 		pthread_mutex_unlock(&c->lock);
 		/* A caller may have read what woke us. */
-		got = readable(c, 0) && receive_one(c) < 0;
+		died = readable(c, 0) && receive_one(c) < 0;
 		pthread_mutex_lock(&c->lock);
 		rx_give_back(c);
 		pthread_mutex_unlock(&c->lock);
-		if (got)
+		if (died)
 			return NULL;
 	}
 }
