@@ -1158,46 +1158,8 @@ static ssize_t read_once(struct client *c, struct client_file *f, void *buf, siz
 	return ret;
 }
 
-/* size bytes at off as READs of at most max each, all in flight at
- * once (at most CHAIN_BATCH of them): the bytes read up to the first
- * short or failed one, or its -errno when that is the first. */
-static ssize_t read_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t off,
-			   size_t max)
-{
-	struct chain chs[CHAIN_BATCH], *p[CHAIN_BATCH];
-	struct conn_data cd[CHAIN_BATCH];
-	size_t len[CHAIN_BATCH], at = 0;
-	int rets[CHAIN_BATCH], i, n = 0;
-	ssize_t got, ret = 0;
-	bool short_seen = false;
-
-	for (n = 0; n < CHAIN_BATCH && at < size; n++) {
-		len[n] = size - at < max ? size - at : max;
-		rets[n] = read_prep(&chs[n], &cd[n], f, buf + at, len[n], off + (off_t)at);
-		p[n] = &chs[n];
-		at += len[n];
-	}
-	for (i = 0; i < n && !rets[i]; i++)
-		;
-	if (i == n)
-		chain_send_all(p, n, rets);
-	else	/* nothing was sent */
-		for (int k = 0; k < n; k++)
-			rets[k] = rets[i];
-	for (i = 0, at = 0; i < n; i++) {
-		got = read_result(&chs[i], &cd[i], buf + at, len[i], rets[i]);
-		if (!short_seen) {
-			if (got < 0)
-				ret = at ? (ssize_t)at : got;
-			else
-				ret = (ssize_t)(at + (size_t)got);
-			short_seen = got != (ssize_t)len[i];
-			at += len[i];
-		}
-		chain_free(&chs[i]);
-	}
-	return ret;
-}
+static ssize_t io_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t off,
+			 size_t max, bool write);
 
 /* READs of at most the negotiated size until size bytes or end of file;
  * done bytes are already in buf.  A request larger than the server
@@ -1215,7 +1177,7 @@ static ssize_t read_direct(struct client *c, struct client_file *f, void *buf, s
 		else {
 			if (want > max * CHAIN_BATCH)
 				want = max * CHAIN_BATCH;
-			n = read_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max);
+			n = io_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max, false);
 		}
 		if (n < 0)
 			return done ? (ssize_t)done : n;
@@ -1295,23 +1257,26 @@ static ssize_t write_once(struct client *c, struct client_file *f, const void *b
 	return ret;
 }
 
-/* size bytes at off as WRITEs of at most max each, all in flight at
- * once (at most CHAIN_BATCH): the bytes written up to the first short
- * or failed one, or its -errno when that is the first.  The pieces do
- * not overlap, so the order the server does them in does not matter. */
-static ssize_t write_pieces(struct client_file *f, const uint8_t *buf, size_t size, off_t off,
-			    size_t max)
+/* size bytes at off as READs (or WRITEs) of at most max each, all in
+ * flight at once (at most CHAIN_BATCH): the bytes done up to the first
+ * short or failed one, or its -errno when that is the first.  WRITE
+ * pieces do not overlap, so the order the server does them in does not
+ * matter; their buffer is only read (buf is not const for READs'
+ * sake). */
+static ssize_t io_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t off,
+			 size_t max, bool write)
 {
 	struct chain chs[CHAIN_BATCH], *p[CHAIN_BATCH];
 	struct conn_data cd[CHAIN_BATCH];
 	size_t len[CHAIN_BATCH], at = 0;
 	int rets[CHAIN_BATCH], i, n;
-	ssize_t put, ret = 0;
+	ssize_t done, ret = 0;
 	bool short_seen = false;
 
 	for (n = 0; n < CHAIN_BATCH && at < size; n++) {
 		len[n] = size - at < max ? size - at : max;
-		rets[n] = write_prep(&chs[n], &cd[n], f, buf + at, len[n], off + (off_t)at);
+		rets[n] = write ? write_prep(&chs[n], &cd[n], f, buf + at, len[n], off + (off_t)at) :
+			read_prep(&chs[n], &cd[n], f, buf + at, len[n], off + (off_t)at);
 		p[n] = &chs[n];
 		at += len[n];
 	}
@@ -1323,13 +1288,14 @@ static ssize_t write_pieces(struct client_file *f, const uint8_t *buf, size_t si
 		for (int k = 0; k < n; k++)
 			rets[k] = rets[i];
 	for (i = 0, at = 0; i < n; i++) {
-		put = write_result(&chs[i], len[i], rets[i]);
+		done = write ? write_result(&chs[i], len[i], rets[i]) :
+			read_result(&chs[i], &cd[i], buf + at, len[i], rets[i]);
 		if (!short_seen) {
-			if (put < 0)
-				ret = at ? (ssize_t)at : put;
+			if (done < 0)
+				ret = at ? (ssize_t)at : done;
 			else
-				ret = (ssize_t)(at + (size_t)put);
-			short_seen = put != (ssize_t)len[i];
+				ret = (ssize_t)(at + (size_t)done);
+			short_seen = done != (ssize_t)len[i];
 			at += len[i];
 		}
 		chain_free(&chs[i]);
@@ -1375,7 +1341,7 @@ ssize_t write_range(struct client *c, struct client_file *f, const void *buf, si
 		else {
 			if (want > max * CHAIN_BATCH)
 				want = max * CHAIN_BATCH;
-			n = write_pieces(f, (const uint8_t *)buf + done, want, off + (off_t)done, max);
+			n = io_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max, true);
 		}
 		if (n < 0)
 			return done ? (ssize_t)done : n;

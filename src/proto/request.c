@@ -19,13 +19,16 @@
  * connection on one particular request must not make it loop. */
 #define MAX_RESENDS 3
 
-/* Where each message of rq starts and how long it is. */
+/* Where each message of rq starts and how long it is; -EINVAL for a
+ * request of no message, more than a compound holds, or cut short. */
 static int split(const struct request *rq, size_t *start, size_t *len)
 {
 	size_t off = 0;
 	uint32_t next;
 	int i;
 
+	if (rq->n < 1 || rq->n > CONN_MAX_CHAIN)
+		return -EINVAL;
 	for (i = 0; i < rq->n; i++) {
 		if (rq->len - off < SMB2_HEADER_SIZE)
 			return -EINVAL;
@@ -206,8 +209,6 @@ int tree_request(struct tree *t, struct request *rq, struct conn_msg *rsp)
 	struct attempt a = { 0 };
 	int ret;
 
-	if (rq->n < 1 || rq->n > CONN_MAX_CHAIN)
-		return -EINVAL;
 	ret = split(rq, start, len);
 	if (ret)
 		return ret;
@@ -242,11 +243,8 @@ int tree_requests(struct tree *t, struct request **rqs, struct conn_msg **rsps, 
 	if (!b)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		if (rqs[i]->n < 1 || rqs[i]->n > CONN_MAX_CHAIN || rqs[i]->patient || rqs[i]->unheld) {
-			ret = -EINVAL;
-			goto out;
-		}
-		ret = split(rqs[i], b[i].start, b[i].len);
+		ret = rqs[i]->patient || rqs[i]->unheld ? -EINVAL :
+			split(rqs[i], b[i].start, b[i].len);
 		if (ret)
 			goto out;
 		rqs[i]->resent = false;
@@ -310,8 +308,6 @@ int tree_send_detached(struct tree *t, struct request *rq)
 	struct channel ch;
 	int ret;
 
-	if (rq->n < 1 || rq->n > CONN_MAX_CHAIN)
-		return -EINVAL;
 	ret = split(rq, start, len);
 	if (ret)
 		return ret;

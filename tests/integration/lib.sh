@@ -200,6 +200,19 @@ reset_conns() {
 	done
 }
 
+# reset_during PID DAEMON: while process PID runs (a copy), reset the
+# daemon's connections to the rig twice, PAUSE seconds (default 0.4)
+# apart; then wait up to a minute for PID to end.
+reset_during() {
+	local i
+	for i in 1 2; do
+		sleep "${3:-0.4}"
+		alive "$1" || echo "  (it ended before reset $i)"
+		reset_conns "$2"
+	done
+	for _ in $(seq 1 600); do alive "$1" || break; sleep 0.1; done
+}
+
 # mount_rig MNT [OPTIONS]: mount the current rig's share on MNT (created
 # if missing) as a daemon, with the rig's credentials plus OPTIONS.  The
 # EXIT trap unmounts it and makes sure the daemon is gone.  Sets

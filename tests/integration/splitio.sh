@@ -105,14 +105,9 @@ r_pid=$MOUNT_PID
 head -c 192M /dev/urandom >"$work/src192"
 dd if="$work/src192" of="$work/r/big" bs=1M oflag=direct status=none 2>"$work/dd.err" &
 copier=$!
-for i in 1 2; do
-	sleep 0.2
-	alive "$copier" || echo "  (the copy ended before reset $i)"
-	reset_conns "$r_pid"
-done
-for _ in $(seq 1 600); do alive "$copier" || break; sleep 0.1; done
-wait "$copier"
-check "reset: 192 MiB in 1 MiB writes across two resets: dd succeeded" test "$?" = 0
+reset_during "$copier" "$r_pid" 0.2
+wait "$copier" && rc=0 || rc=$?
+check "reset: 192 MiB in 1 MiB writes across two resets: dd succeeded" test "$rc" = 0
 check "reset: the server holds every byte" cmp "$work/src192" "$RIG_SHARE_DIR/big"
 check "reset: ... and reads them back in 1 MiB reads, across a reset" sh -c "
 	(sleep 0.3; ss -K dst '$RIG_ADDR' dport = '$RIG_PORT' >/dev/null 2>&1) &

@@ -244,12 +244,7 @@ r_pid=$MOUNT_PID
 head -c 96M /dev/urandom >"$work/src96"
 $W copy "$work/src96" "$work/r/c4k" 4096 >"$work/r.out" 2>&1 &
 copier=$!
-for i in 1 2; do
-	sleep 0.4
-	alive "$copier" || echo "  (the copy ended before reset $i)"
-	reset_conns "$r_pid"
-done
-for _ in $(seq 1 600); do alive "$copier" || break; sleep 0.1; done
+reset_during "$copier" "$r_pid"
 check "reset: 96 MiB of 4 KiB writes across two resets: every write, fsync and close ok" \
 	is ok cat "$work/r.out"
 check "reset: the server holds every byte" cmp -s "$work/src96" "$RIG_SHARE_DIR/c4k"

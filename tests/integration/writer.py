@@ -36,9 +36,8 @@ def err_name(e):
     return errno.errorcode.get(e.errno, str(e.errno))
 
 
-def hold(path, size, d):
-    fd = os.open(path, os.O_WRONLY)
-    os.write(fd, b"A" * size)
+def ready_then_close(fd, d):
+    """Create d/ready, wait until d/stop exists, close fd; say how."""
     open(os.path.join(d, "ready"), "w").close()
     while not os.path.exists(os.path.join(d, "stop")):
         time.sleep(0.05)
@@ -47,6 +46,12 @@ def hold(path, size, d):
         print("close ok")
     except OSError as e:
         print("close: " + err_name(e))
+
+
+def hold(path, size, d):
+    fd = os.open(path, os.O_WRONLY)
+    os.write(fd, b"A" * size)
+    ready_then_close(fd, d)
 
 
 def new(path, size, mtime, d):
@@ -61,14 +66,7 @@ def new(path, size, mtime, d):
         print("%s: %s" % (what, err_name(e)))
         os.close(fd)
         return
-    open(os.path.join(d, "ready"), "w").close()
-    while not os.path.exists(os.path.join(d, "stop")):
-        time.sleep(0.05)
-    try:
-        os.close(fd)
-        print("close ok")
-    except OSError as e:
-        print("close: " + err_name(e))
+    ready_then_close(fd, d)
 
 
 def write_all(fd, chunks):
