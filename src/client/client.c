@@ -85,6 +85,19 @@ static int chain_tree(struct chain *ch)
 	return users_enter(ch->c, &ch->t, &ch->user);
 }
 
+/* What sending rq (built from ch) came to, for ch: ret as the caller
+ * sees it (a connection's protocol faults are EIO). */
+static int chain_sent(struct chain *ch, const struct request *rq, int ret)
+{
+	ch->resent = rq->resent;
+	ch->gen = rq->gen;
+	if (ret == 0)
+		ch->sent = true;
+	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)
+		ret = -EIO;
+	return ret;
+}
+
 int chain_send(struct chain *ch)
 {
 	struct request rq = chain_request(ch);
@@ -95,14 +108,7 @@ int chain_send(struct chain *ch)
 	ret = chain_tree(ch);
 	if (ret)
 		return ret;
-	ret = tree_request(ch->t, &rq, ch->rsp);
-	ch->resent = rq.resent;
-	ch->gen = rq.gen;
-	if (ret == 0)
-		ch->sent = true;
-	else if (ret == -EPROTO || ret == -EPROTONOSUPPORT || ret == -EAGAIN)
-		ret = -EIO;
-	return ret;
+	return chain_sent(ch, &rq, tree_request(ch->t, &rq, ch->rsp));
 }
 
 void chain_send_all(struct chain **chs, int n, int *rets)
@@ -127,18 +133,8 @@ void chain_send_all(struct chain **chs, int n, int *rets)
 	}
 	if (!ret)
 		ret = tree_requests(chs[0]->t, rqs, rsps, n, rets);
-	for (i = 0; i < n; i++) {
-		if (ret) {
-			rets[i] = ret;
-			continue;
-		}
-		chs[i]->resent = rq[i].resent;
-		chs[i]->gen = rq[i].gen;
-		if (rets[i] == 0)
-			chs[i]->sent = true;
-		else if (rets[i] == -EPROTO || rets[i] == -EPROTONOSUPPORT || rets[i] == -EAGAIN)
-			rets[i] = -EIO;
-	}
+	for (i = 0; i < n; i++)
+		rets[i] = ret ? ret : chain_sent(chs[i], &rq[i], rets[i]);
 }
 
 int chain_send_detached(struct chain *ch)
@@ -1141,23 +1137,6 @@ static ssize_t read_result(struct chain *ch, const struct conn_data *cd, void *b
 	return (ssize_t)n;
 }
 
-static ssize_t read_once(struct client *c, struct client_file *f, void *buf, size_t size,
-			 off_t off)
-{
-	struct conn_data cd;
-	struct chain ch;
-	ssize_t ret;
-	int sent;
-
-	(void)c;
-	sent = read_prep(&ch, &cd, f, buf, size, off);
-	if (!sent)
-		sent = chain_send(&ch);
-	ret = read_result(&ch, &cd, buf, size, sent);
-	chain_free(&ch);
-	return ret;
-}
-
 static ssize_t io_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t off,
 			 size_t max, bool write);
 
@@ -1171,14 +1150,8 @@ static ssize_t read_direct(struct client *c, struct client_file *f, void *buf, s
 	ssize_t n;
 
 	while (done < size) {
-		want = size - done;
-		if (want <= max)
-			n = read_once(c, f, (uint8_t *)buf + done, want, off + (off_t)done);
-		else {
-			if (want > max * CHAIN_BATCH)
-				want = max * CHAIN_BATCH;
-			n = io_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max, false);
-		}
+		want = size - done < max * CHAIN_BATCH ? size - done : max * CHAIN_BATCH;
+		n = io_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max, false);
 		if (n < 0)
 			return done ? (ssize_t)done : n;
 		done += (size_t)n;
@@ -1240,26 +1213,10 @@ static ssize_t write_result(struct chain *ch, size_t size, int sent)
 		(ssize_t)count;
 }
 
-static ssize_t write_once(struct client *c, struct client_file *f, const void *buf, size_t size,
-			  off_t off)
-{
-	struct conn_data cd;
-	struct chain ch;
-	ssize_t ret;
-	int sent;
-
-	(void)c;
-	sent = write_prep(&ch, &cd, f, buf, size, off);
-	if (!sent)
-		sent = chain_send(&ch);
-	ret = write_result(&ch, size, sent);
-	chain_free(&ch);
-	return ret;
-}
-
-/* size bytes at off as READs (or WRITEs) of at most max each, all in
- * flight at once (at most CHAIN_BATCH): the bytes done up to the first
- * short or failed one, or its -errno when that is the first.  WRITE
+/* size bytes at off as one READ (or WRITE), or as several of at most
+ * max each, all in flight at once (at most CHAIN_BATCH): the bytes done
+ * up to the first short or failed one, or its -errno when that is the
+ * first.  WRITE
  * pieces do not overlap, so the order the server does them in does not
  * matter; their buffer is only read (buf is not const for READs'
  * sake). */
@@ -1282,7 +1239,9 @@ static ssize_t io_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t
 	}
 	for (i = 0; i < n && !rets[i]; i++)
 		;
-	if (i == n)
+	if (i == n && n == 1)
+		rets[0] = chain_send(p[0]);
+	else if (i == n)
 		chain_send_all(p, n, rets);
 	else	/* nothing was sent */
 		for (int k = 0; k < n; k++)
@@ -1335,14 +1294,8 @@ ssize_t write_range(struct client *c, struct client_file *f, const void *buf, si
 	file_changed(c, f->path);
 	while (done < size) {
 		/* More than the server takes in one WRITE: several at once. */
-		want = size - done;
-		if (want <= max)
-			n = write_once(c, f, (const uint8_t *)buf + done, want, off + (off_t)done);
-		else {
-			if (want > max * CHAIN_BATCH)
-				want = max * CHAIN_BATCH;
-			n = io_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max, true);
-		}
+		want = size - done < max * CHAIN_BATCH ? size - done : max * CHAIN_BATCH;
+		n = io_pieces(f, (uint8_t *)buf + done, want, off + (off_t)done, max, true);
 		if (n < 0)
 			return done ? (ssize_t)done : n;
 		if (n == 0)

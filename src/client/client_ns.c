@@ -57,8 +57,8 @@ static int set_info(struct client *c, const char *path, struct client_file *f, u
 	/* Writes behind this change go first: a truncate must not be
 	 * undone by a WRITE after it, nor times by a write.  A new file's
 	 * held first bytes go in the same compound, before the change. */
-	if (f && f->wb)
-		held = wb_take_held(f->wb, &data, &len, &off);
+	if (f)
+		held = wb_take_held(f->wb, &data, &len, &off);	/* NULL without wb */
 	if (held)
 		wb_flush_others(c, f);
 	else if (f)
