@@ -87,7 +87,8 @@ struct conn {
 	 * that a lone caller's answer wakes the caller itself and not
 	 * first a reader thread that then wakes the caller. */
 	bool rx_busy;
-	pthread_cond_t rx_cond;		/* rx_busy went false, or death */
+	pthread_cond_t rx_cond;		/* a caller gave rx_busy back, or death:
+					 * the reader thread waits for it */
 	/* The reader thread's epoll set, holding fd; while a caller
 	 * receives, fd's events are off in it, so that the frames that
 	 * caller reads do not wake the reader thread as well (a wakeup of
@@ -139,8 +140,8 @@ void *reader_main(void *arg);
  * reader thread would. */
 int conn_receive_until(struct conn *c, uint64_t wake_ms);
 
-/* Take and give back the receiving side.  Caller holds c->lock; take
- * only when !rx_busy. */
+/* A caller takes and gives back the receiving side (the reader thread
+ * sets rx_busy alone).  Caller holds c->lock; take only when !rx_busy. */
 void rx_take(struct conn *c);
 void rx_give_back(struct conn *c);
 

@@ -588,7 +588,7 @@ void rx_give_back(struct conn *c)
 	c->rx_busy = false;
 	/* A frame that came meanwhile wakes the reader thread now. */
 	epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	pthread_cond_broadcast(&c->rx_cond);
+	pthread_cond_signal(&c->rx_cond);	/* the reader thread, if it waits */
 }
 
 void *reader_main(void *arg)
@@ -615,12 +615,15 @@ void *reader_main(void *arg)
 			pthread_mutex_unlock(&c->lock);
 			return NULL;
 		}
-		rx_take(c);
+		/* Not rx_take: its events stay on, it is not waiting in
+		 * epoll while it reads, and only this thread waits for
+		 * rx_cond. */
+		c->rx_busy = true;
 		pthread_mutex_unlock(&c->lock);
 		/* A caller may have read what woke us. */
 		died = readable(c, 0) && receive_one(c) < 0;
 		pthread_mutex_lock(&c->lock);
-		rx_give_back(c);
+		c->rx_busy = false;
 		pthread_mutex_unlock(&c->lock);
 		if (died)
 			return NULL;
