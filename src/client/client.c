@@ -342,6 +342,30 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 	return ret;
 }
 
+int path_open_close(struct client *c, const char *smbpath, uint32_t access, uint32_t options,
+		    uint32_t *status, bool *resent)
+{
+	struct chain ch;
+	int ret, i;
+
+	*status = STATUS_SUCCESS;
+	chain_init(&ch, c);
+	ret = chain_create(&ch, smbpath, access, FILE_OPEN, options, 0);
+	if (!ret)
+		ret = chain_close(&ch);
+	if (!ret)
+		ret = chain_send(&ch);
+	*resent = ch.resent;
+	if (ret)
+		goto out;
+	for (i = 0; i < ch.n && *status == STATUS_SUCCESS; i++)
+		*status = chain_status(&ch, i);
+	ret = *status == STATUS_SUCCESS ? 0 : client_errno(*status);
+out:
+	chain_free(&ch);
+	return ret;
+}
+
 int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp)
 {

@@ -243,6 +243,12 @@ int path_compound(struct client *c, const char *smbpath, uint32_t access, uint32
 		  uint32_t options, const struct mid_req *m, uint32_t *status,
 		  struct conn_msg *rsp);
 
+/* Run CREATE(smbpath, FILE_OPEN) + CLOSE: for what a create option does
+ * by itself (FILE_DELETE_ON_CLOSE).  0 or the errno of the first failure,
+ * whose status lands in *status; *resent as in struct mid_req. */
+int path_open_close(struct client *c, const char *smbpath, uint32_t access, uint32_t options,
+		    uint32_t *status, bool *resent);
+
 /* The same request (m) on an open handle, alone. */
 int handle_request(struct client *c, struct smb_open *o, const struct mid_req *m,
 		   uint32_t *status, struct conn_msg *rsp);

@@ -209,16 +209,27 @@ int client_mkdir(struct client *c, const char *path, mode_t mode)
 	return ret;
 }
 
-/* Mark a path for deletion: CREATE(DELETE) + SET_INFO(disposition) +
- * CLOSE.  The server checks emptiness of directories at SET_INFO. */
+/* Delete a path.  A file: CREATE(DELETE, FILE_DELETE_ON_CLOSE) + CLOSE;
+ * the server deletes it when that handle (or, if others have it open,
+ * the last one) closes.  One request fewer for the server than a
+ * SET_INFO(disposition): an rm -rf of /usr/include (8058 files) took
+ * 5.95/6.09/6.01 s with SET_INFO and 5.54/5.36/5.26 s with this.  A
+ * directory: CREATE + SET_INFO(disposition) + CLOSE, because the server
+ * checks that a directory is empty at SET_INFO, and rmdir must fail
+ * there (ENOTEMPTY), not at a close whose status nobody reads. */
 static int delete_path(struct client *c, const char *sp, uint32_t options, uint32_t *status)
 {
 	uint8_t yes = 1;
 	bool resent = false;
 	int ret;
 
-	ret = path_set_info(c, sp, DELETE | FILE_READ_ATTRIBUTES, options | FILE_OPEN_REPARSE_POINT,
-			    FileDispositionInformation, &yes, 1, status, &resent);
+	if (options & FILE_NON_DIRECTORY_FILE)
+		ret = path_open_close(c, sp, DELETE, options | FILE_OPEN_REPARSE_POINT |
+				      FILE_DELETE_ON_CLOSE, status, &resent);
+	else
+		ret = path_set_info(c, sp, DELETE | FILE_READ_ATTRIBUTES,
+				    options | FILE_OPEN_REPARSE_POINT, FileDispositionInformation,
+				    &yes, 1, status, &resent);
 	/* Sent again after a lost connection and now not found: the first
 	 * one reached the server; either way the name is gone, as asked. */
 	if (ret == -ENOENT && resent) {

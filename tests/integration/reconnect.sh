@@ -350,8 +350,8 @@ lost_answer() {
 	RIG_PORT=$saved_port
 	proxy_stop
 }
-# SET_INFO(disposition) inside CREATE + SET_INFO + CLOSE: sent again, it
-# finds nothing to delete; the name is gone, as asked.
+# CREATE(FILE_DELETE_ON_CLOSE) + CLOSE: sent again, it finds nothing to
+# delete; the name is gone, as asked.
 unlink_setup() { echo x >"$mnt/doomed"; }
 unlink_action() { rm "$mnt/doomed"; }
 unlink_verify() { [ ! -e "$RIG_SHARE_DIR/doomed" ]; }
@@ -379,7 +379,7 @@ PY
 }
 rig_start default
 saved_port=$RIG_PORT
-lost_answer 17 unlink
+lost_answer 5,6 unlink
 lost_answer 17 rename
 lost_answer 9 write
 

@@ -32,7 +32,8 @@ Modes (each acts on the first matching message of each connection):
   lose-answer:CMD      once in the proxy's life (and only after --arm-file
                        exists), close the connection instead of forwarding
                        a response frame holding a message of command CMD:
-                       the server did the work, the client never hears it
+                       the server did the work, the client never hears it;
+                       CMD,CMD,...: a frame holding exactly that compound
   cut-answer:CMD       once in the proxy's life (and only after --arm-file
                        exists), forward only the first half of a response
                        frame holding a message of command CMD, then
@@ -196,11 +197,12 @@ def commands_in(f):
 def lose_this(mode, f, kind="lose-answer:"):
     if not mode.startswith(kind):
         return False
-    want = int(mode.split(":")[1], 0)
+    want = [int(c, 0) for c in mode.split(":")[1].split(",")]
     with LOSE["lock"]:
         if LOSE["done"] or not (LOSE["arm"] and os.path.exists(LOSE["arm"])):
             return False
-        if want not in commands_in(f):
+        cmds = commands_in(f)
+        if (want[0] not in cmds) if len(want) == 1 else (cmds != want):
             return False
         LOSE["done"] = True
         return True
