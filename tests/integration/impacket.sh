@@ -52,6 +52,18 @@ if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; 
 	at_exit "umount_rig '$mnt' $pid"
 	check "impacket: read a file" test "$(cat "$mnt/hello.txt" 2>&1)" = "hello from impacket"
 	check "impacket: list the share" bash -c "ls '$mnt' | grep -qx hello.txt"
+	check "impacket: write a new file" bash -c "echo written >'$mnt/new.txt'"
+	check "impacket: the server holds it" test "$(cat "$dir/share/new.txt" 2>&1)" = written
+	# unlink is CREATE(FILE_DELETE_ON_CLOSE) + CLOSE: a server must
+	# honour the create option, not only SET_INFO(disposition).
+	check "impacket: unlink" rm "$mnt/new.txt"
+	check "impacket: gone on the server" test ! -e "$dir/share/new.txt"
+	# (Not a non-empty rmdir: impacket deletes a directory marked for
+	# deletion with shutil.rmtree, contents and all, where Samba and
+	# Windows answer DIRECTORY_NOT_EMPTY; fs.sh checks that on Samba.)
+	check "impacket: mkdir" mkdir "$mnt/sub"
+	check "impacket: rmdir" rmdir "$mnt/sub"
+	check "impacket: the directory is gone on the server" test ! -e "$dir/share/sub"
 	check "impacket: unmount" umount_rig "$mnt" "$pid"
 fi
 
