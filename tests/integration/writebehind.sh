@@ -152,8 +152,18 @@ check "new: ... the server has the bytes when futimens returns" is 3000 server_s
 check "new: ... and the time" is 1500000000 stat -c %Y "$RIG_SHARE_DIR/t1"
 check "new: ... close ok" is "close ok" new_close t1
 check "new: ... and the time stays" is 1500000000 stat -c %Y "$RIG_SHARE_DIR/t1"
-check "new: the bytes went in one frame with the SET_INFO" \
-	test "$(python3 "$top_srcdir/tests/integration/dumpstat.py" together "$work/dump" $WRITE $SET_INFO)" = 1
+# One frame, unless the machine paused the writer between its write and
+# its futimens for longer than the 2 ms hold (then the bytes went alone,
+# which is right too; a loaded CI machine did it once): a few more new
+# files, and one of them must go together.  Without the hold none does.
+together() { python3 "$top_srcdir/tests/integration/dumpstat.py" together "$work/dump" $WRITE $SET_INFO; }
+files=1
+while [ "$(together)" -lt 1 ] && [ $files -lt 6 ]; do
+	files=$((files + 1))
+	new_file "t1-$files" "$work/nw/t1-$files" 3000 1500000000 && new_close "t1-$files" >/dev/null
+done
+check "new: the bytes went in one frame with the SET_INFO ($(together) of $files files)" \
+	test "$(together)" -ge 1
 check "new: create and write 3000 bytes, then nothing" new_file t2 "$work/nw/t2" 3000 -
 check "new: ... the bytes reach the server by themselves" soon 3000 server_size t2
 check "new: ... close ok" is "close ok" new_close t2
