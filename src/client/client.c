@@ -155,14 +155,21 @@ uint32_t chain_status(const struct chain *ch, int i)
 	return le32_get(ch->rsp[i].buf + SMB2_HDR_STATUS);
 }
 
-int chain_errno(const struct chain *ch)
+uint32_t chain_failure(const struct chain *ch)
 {
 	int i;
 
 	for (i = 0; i < ch->n; i++)
 		if (chain_status(ch, i) != STATUS_SUCCESS)
-			return client_errno(chain_status(ch, i));
-	return 0;
+			return chain_status(ch, i);
+	return STATUS_SUCCESS;
+}
+
+int chain_errno(const struct chain *ch)
+{
+	uint32_t st = chain_failure(ch);
+
+	return st == STATUS_SUCCESS ? 0 : client_errno(st);
 }
 
 void chain_free(struct chain *ch)
@@ -346,7 +353,7 @@ int path_open_close(struct client *c, const char *smbpath, uint32_t access, uint
 		    uint32_t *status, bool *resent)
 {
 	struct chain ch;
-	int ret, i;
+	int ret;
 
 	*status = STATUS_SUCCESS;
 	chain_init(&ch, c);
@@ -356,12 +363,10 @@ int path_open_close(struct client *c, const char *smbpath, uint32_t access, uint
 	if (!ret)
 		ret = chain_send(&ch);
 	*resent = ch.resent;
-	if (ret)
-		goto out;
-	for (i = 0; i < ch.n && *status == STATUS_SUCCESS; i++)
-		*status = chain_status(&ch, i);
-	ret = *status == STATUS_SUCCESS ? 0 : client_errno(*status);
-out:
+	if (!ret) {
+		*status = chain_failure(&ch);
+		ret = chain_errno(&ch);
+	}
 	chain_free(&ch);
 	return ret;
 }
@@ -1240,10 +1245,9 @@ static ssize_t write_result(struct chain *ch, size_t size, int sent)
 /* size bytes at off as one READ (or WRITE), or as several of at most
  * max each, all in flight at once (at most CHAIN_BATCH): the bytes done
  * up to the first short or failed one, or its -errno when that is the
- * first.  WRITE
- * pieces do not overlap, so the order the server does them in does not
- * matter; their buffer is only read (buf is not const for READs'
- * sake). */
+ * first.  WRITE pieces do not overlap, so the order the server does
+ * them in does not matter; their buffer is only read (buf is not const
+ * for READs' sake). */
 static ssize_t io_pieces(struct client_file *f, uint8_t *buf, size_t size, off_t off,
 			 size_t max, bool write)
 {

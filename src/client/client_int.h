@@ -189,8 +189,10 @@ void chain_free(struct chain *ch);
 /* Credits a request moving n payload bytes costs with LARGE_MTU. */
 uint16_t credit_charge_for(size_t n);
 
-/* The first failing status of a chain's responses as an errno (0 if all
- * succeeded); the CREATE's failure is the one that counts. */
+/* The first failing status of a chain's responses (STATUS_SUCCESS if
+ * all succeeded); the CREATE's failure is the one that counts. */
+uint32_t chain_failure(const struct chain *ch);
+/* The same as an errno (0 if all succeeded). */
 int chain_errno(const struct chain *ch);
 
 /* FUSE path -> share path ('\\'-separated, below the prefix).  Names
