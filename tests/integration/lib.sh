@@ -200,9 +200,9 @@ reset_conns() {
 	done
 }
 
-# reset_during PID DAEMON: while process PID runs (a copy), reset the
-# daemon's connections to the rig twice, PAUSE seconds (default 0.4)
-# apart; then wait up to a minute for PID to end.
+# reset_during PID DAEMON [PAUSE]: while process PID runs (a copy),
+# reset the daemon's connections to the rig twice, PAUSE seconds
+# (default 0.4) apart; then wait up to a minute for PID to end.
 reset_during() {
 	local i
 	for i in 1 2; do

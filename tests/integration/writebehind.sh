@@ -160,7 +160,10 @@ together() { python3 "$top_srcdir/tests/integration/dumpstat.py" together "$work
 files=1
 while [ "$(together)" -lt 1 ] && [ $files -lt 6 ]; do
 	files=$((files + 1))
-	new_file "t1-$files" "$work/nw/t1-$files" 3000 1500000000 && new_close "t1-$files" >/dev/null
+	# new_close even when new_file failed: a writer that did start
+	# waits for its stop file.
+	new_file "t1-$files" "$work/nw/t1-$files" 3000 1500000000
+	new_close "t1-$files" >/dev/null
 done
 check "new: the bytes went in one frame with the SET_INFO ($(together) of $files files)" \
 	test "$(together)" -ge 1
