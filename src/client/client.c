@@ -986,6 +986,13 @@ int client_open_file(struct client *c, const char *path, int flags, mode_t mode,
 		users_put(user);
 	if (ret && (flags & O_CREAT))
 		names_after(c, path, ret, true);
+	/* Not there, though the caller knew the name: another client
+	 * removed or renamed it.  What this mount remembers of it is stale:
+	 * the next lookup asks the server. */
+	if (ret == -ENOENT && !(flags & O_CREAT)) {
+		forget_with_parent(c, path);
+		names_after(c, path, ret, false);
+	}
 	if (ret)
 		return ret;
 	if (flags & (O_CREAT | O_TRUNC)) {

@@ -256,8 +256,19 @@ static int open_common(const char *path, int flags, mode_t mode, struct fuse_fil
 
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
+	int ret;
+
 	log_debug("open %s flags 0%o", path, (unsigned)fi->flags);
-	return open_common(path, fi->flags, 0, fi);
+	ret = open_common(path, fi->flags, 0, fi);
+	/* The kernel opens only a name it holds an entry for (kept for
+	 * actimeo), and never tells the daemon O_CREAT: not found now means
+	 * another client removed the name since.  -ESTALE has the VFS look
+	 * the name up again, past its entry and ours (the client layer just
+	 * forgot it), and retry once: open(O_CREAT) then creates the file as
+	 * it must, a plain open gets ENOENT. */
+	if (ret == -ENOENT)
+		ret = -ESTALE;
+	return ret;
 }
 
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)

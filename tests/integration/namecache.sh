@@ -129,6 +129,31 @@ after=$(grep -ac "debug: listing /t.*: the one made a moment ago" "$work/r.log" 
 check "R: rm -rf of a tree removes it all" test ! -e "$RIG_SHARE_DIR/t"
 check "R: ... reading each of its 4 directories from the server once ($((after - before)) replayed)" \
 	test "$((after - before))" -ge 4
+# A name another client removed while this mount still holds it (the
+# kernel's entry and the mount's attributes, for actimeo): open(O_CREAT)
+# must create it afresh, not fail with ENOENT (the kernel never tells
+# the daemon O_CREAT on a name it believes exists); a plain open gets
+# ENOENT.  actimeo=30: the stale entry outlives the test.
+printf old >"$R/gone"
+printf old >"$R/gone2"
+stat "$R/gone" "$R/gone2" >/dev/null
+rm "$B/gone" "$B/gone2"
+creat() {	# creat PATH TEXT: open(O_CREAT|O_WRONLY), write TEXT
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, sys.argv[2].encode())
+os.close(fd)' "$1" "$2"
+}
+check "R: open(O_CREAT) of a name another client removed creates it" creat "$R/gone" new
+check "R: ... with what was written, at the server" test "$(cat "$RIG_SHARE_DIR/gone")" = new
+check "R: ... and seen through the mount" test "$(cat "$R/gone")" = new
+check "R: a plain open of such a name: ENOENT" \
+	python3 -c 'import errno, os, sys
+try:
+    os.open(sys.argv[1], os.O_RDONLY)
+except FileNotFoundError:
+    sys.exit(0)
+sys.exit(1)' "$R/gone2"
 check "R: unmount" umount_rig "$R" "$r_pid"
 
 # A directory being filled (tar, cp -r) after what the mount knew of it
