@@ -30,5 +30,7 @@ void attrcache_put(struct attrcache *ac, const char *path, const struct stat *st
 void attrcache_forget(struct attrcache *ac, const char *path);
 /* Forget path and everything below it (after a directory rename). */
 void attrcache_forget_tree(struct attrcache *ac, const char *path);
+/* How many entries it holds, expired ones not yet dropped included. */
+size_t attrcache_count(struct attrcache *ac);
 
 #endif
