@@ -6,7 +6,7 @@ seconds, MB/s or IOPS, as the workload says.
     ops.py seqwrite FILE BLOCK MB        -> MB/s, fsync and close included
     ops.py randread FILE COUNT           -> IOPS, one 4 KiB read at a time
     ops.py randread_direct FILE COUNT QD -> IOPS, O_DIRECT, QD threads in flight
-    ops.py create DIR N                  -> seconds
+    ops.py create DIR N [PREFIX]         -> seconds (names PREFIX00000.., f by default)
     ops.py lstat DIR N                   -> seconds
     ops.py delete DIR N                  -> seconds
     ops.py lsl DIR                       -> seconds for "ls -l DIR"
@@ -89,10 +89,10 @@ def timed(fn):
     return time.perf_counter() - t
 
 
-def create(d, n):
+def create(d, n, prefix="f"):
     def run():
         for i in range(n):
-            os.close(os.open(os.path.join(d, "f%05d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
+            os.close(os.open(os.path.join(d, "%s%05d" % (prefix, i)), os.O_CREAT | os.O_WRONLY, 0o644))
     return timed(run)
 
 
@@ -121,7 +121,7 @@ if __name__ == "__main__":
         "seqwrite": lambda: seqwrite(a[0], int(a[1]), int(a[2])),
         "randread": lambda: randread(a[0], int(a[1])),
         "randread_direct": lambda: randread_direct(a[0], int(a[1]), int(a[2])),
-        "create": lambda: create(a[0], int(a[1])),
+        "create": lambda: create(a[0], int(a[1]), *a[2:3]),
         "lstat": lambda: lstat(a[0], int(a[1])),
         "delete": lambda: delete(a[0], int(a[1])),
         "lsl": lambda: lsl(a[0]),
