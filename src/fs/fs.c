@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "dirlist.h"
 #include "fs.h"
 #include "log.h"
+#include "util.h"
 
 /* fuse_session_exited, after fs.h has chosen the API version */
 #include <fuse_lowlevel.h>
@@ -254,8 +257,43 @@ static int open_common(const char *path, int flags, mode_t mode, struct fuse_fil
 	return 0;
 }
 
+/* Paths answered -ESTALE a moment ago (see fs_open), by hash, so that
+ * the VFS's one retry gets ENOENT if the name is still gone: a walk that
+ * is not looked up again (a reopen through /proc/self/fd/N) or another
+ * client racing would otherwise show ESTALE to the program.  A
+ * collision of two paths costs at worst that ESTALE. */
+#define STALE_SLOTS 8
+#define STALE_MS 1000
+static pthread_mutex_t stale_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t hash;
+	uint64_t at;		/* now_ms() */
+} stale[STALE_SLOTS];		/* stale_lock */
+
+/* True for the retry of an open just answered -ESTALE (and forgets it);
+ * false the first time, which it notes.  started: when this open began
+ * (now_ms()), since the retry's own wait for the server (a
+ * delete-pending name is tried for over a second) must not count. */
+static bool stale_again(const char *path, uint64_t started)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+	bool again;
+
+	for (; *path; path++)
+		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
+	i = h % STALE_SLOTS;
+	pthread_mutex_lock(&stale_lock);
+	again = stale[i].hash == h && started >= stale[i].at && started - stale[i].at < STALE_MS;
+	stale[i].hash = again ? 0 : h;
+	stale[i].at = now_ms();
+	pthread_mutex_unlock(&stale_lock);
+	return again;
+}
+
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
+	uint64_t started = now_ms();
 	int ret;
 
 	log_debug("open %s flags 0%o", path, (unsigned)fi->flags);
@@ -265,8 +303,10 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	 * another client removed the name since.  -ESTALE has the VFS look
 	 * the name up again, past its entry and ours (the client layer just
 	 * forgot it), and retry once: open(O_CREAT) then creates the file as
-	 * it must, a plain open gets ENOENT. */
-	if (ret == -ENOENT)
+	 * it must, a plain open gets ENOENT.  (An O_EXCL create never comes
+	 * here: the kernel looks the name up first, and the mount answers
+	 * from its attribute cache.) */
+	if (ret == -ENOENT && !stale_again(path, started))
 		ret = -ESTALE;
 	return ret;
 }

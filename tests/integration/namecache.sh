@@ -134,7 +134,7 @@ check "R: ... reading each of its 4 directories from the server once ($((after -
 # must create it afresh, not fail with ENOENT (the kernel never tells
 # the daemon O_CREAT on a name it believes exists); a plain open gets
 # ENOENT.  actimeo=30: the stale entry outlives the test.
-printf old >"$R/gone"
+printf 'the old, longer text' >"$R/gone"
 printf old >"$R/gone2"
 stat "$R/gone" "$R/gone2" >/dev/null
 rm "$B/gone" "$B/gone2"
@@ -154,6 +154,23 @@ try:
 except FileNotFoundError:
     sys.exit(0)
 sys.exit(1)' "$R/gone2"
+# A reopen through /proc/self/fd of a file another client removed while
+# it was open: the VFS's retry does not look that path up again, and the
+# program must get ENOENT, as before, not the ESTALE that asks for it.
+reopen_removed() {
+	python3 -c 'import os, subprocess, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+subprocess.run(["rm", sys.argv[2]], check=True)
+try:
+    os.close(os.open("/proc/self/fd/%d" % fd, os.O_RDONLY))
+except FileNotFoundError:
+    sys.exit(0)
+except OSError as e:
+    print("reopen: %s" % e, file=sys.stderr)
+sys.exit(1)' "$R/held" "$B/held"
+}
+printf held >"$R/held"
+check "R: reopen via /proc/self/fd of an open file another client removed: ENOENT" reopen_removed
 check "R: unmount" umount_rig "$R" "$r_pid"
 
 # A directory being filled (tar, cp -r) after what the mount knew of it
