@@ -4,12 +4,11 @@
  * A chained hash table under one mutex.  Entries past their time are
  * dropped when asked for, and all at once whenever the table has grown
  * to twice what a sweep last left (at least SWEEP_MIN): a walk over
- * many big directories (ls -lR) holds about one actimeo's worth, not
- * everything it ever listed (measured before the sweep: 4 MB more for
- * each 20,000-entry directory listed, until the bound).  It is also
- * bounded: at ATTRCACHE_MAX live entries it is emptied, which costs at
- * worst one round trip per path later, and keeps memory flat on huge
- * trees.
+ * many big directories (ls -lR) holds at most about twice what is
+ * still live, not everything it ever listed (docs/DESIGN.md has the
+ * numbers).  It is also bounded: when ATTRCACHE_MAX entries are still
+ * live after a sweep it is emptied, which costs at worst one round trip
+ * per path later, and keeps memory flat on huge trees.
  */
 #include "config.h"
 
@@ -100,6 +99,8 @@ static void sweep_locked(struct attrcache *ac, uint64_t now)
 		}
 	}
 	ac->sweep_at = ac->count * 2 > SWEEP_MIN ? ac->count * 2 : SWEEP_MIN;
+	if (ac->sweep_at > ATTRCACHE_MAX)
+		ac->sweep_at = ATTRCACHE_MAX;
 }
 
 size_t attrcache_count(struct attrcache *ac)
@@ -190,7 +191,7 @@ void attrcache_put(struct attrcache *ac, const char *path, const struct stat *st
 	e->expires = now + (uint64_t)ac->ttl_ms;
 	pthread_mutex_lock(&ac->lock);
 	remove_locked(ac, path);
-	if (ac->count >= ac->sweep_at)
+	if (ac->count >= ac->sweep_at)	/* sweep_at <= ATTRCACHE_MAX */
 		sweep_locked(ac, now);
 	if (ac->count >= ATTRCACHE_MAX)
 		clear_locked(ac);
