@@ -7,6 +7,7 @@
 
 #include "attr.h"
 #include "smb2.h"
+#include "util.h"
 
 /* Seconds from 1601-01-01 to 1970-01-01. */
 #define EPOCH_DIFF 11644473600LL
@@ -32,12 +33,11 @@ uint64_t timespec_to_filetime(const struct timespec *ts)
 
 uint64_t attr_ino(uint64_t server_index, const char *path)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h;
 
 	if (server_index)
 		return server_index;
-	while (*path)
-		h = (h ^ (unsigned char)*path++) * 1099511628211ULL;
+	h = str_hash(path);
 	return h ? h : 1;
 }
 

@@ -43,11 +43,7 @@ struct attrcache {
 
 static size_t hash(const char *s)
 {
-	size_t h = 14695981039346656037ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h % BUCKETS;
+	return (size_t)(str_hash(s) % BUCKETS);
 }
 
 struct attrcache *attrcache_new(int ttl_ms)

@@ -276,13 +276,10 @@ static struct {
  * delete-pending name is tried for over a second) must not count. */
 static bool stale_again(const char *path, uint64_t started)
 {
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
+	uint64_t h = str_hash(path);
+	size_t i = h % STALE_SLOTS;
 	bool again;
 
-	for (; *path; path++)
-		h = (h ^ (unsigned char)*path) * 1099511628211ULL;
-	i = h % STALE_SLOTS;
 	pthread_mutex_lock(&stale_lock);
 	again = stale[i].hash == h && started >= stale[i].at && started - stale[i].at < STALE_MS;
 	stale[i].hash = again ? 0 : h;

@@ -1,6 +1,6 @@
 /*
  * util.h - small helpers with no better home: monotonic time and
- * deadlines for condition-variable waits.
+ * deadlines for condition-variable waits, a string hash.
  */
 #ifndef SMBFUSE_UTIL_H
 #define SMBFUSE_UTIL_H
@@ -16,6 +16,18 @@ static inline uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* FNV-1a, 64 bits, of a string: for hash tables and for the inode
+ * numbers made up from paths (attr_ino), which must stay the same from
+ * one version to the next. */
+static inline uint64_t str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
 }
 
 /* An absolute CLOCK_MONOTONIC time ms milliseconds after now_ms()==at. */
